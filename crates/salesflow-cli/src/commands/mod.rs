@@ -1,0 +1,41 @@
+//! One module per subcommand.
+
+pub mod demo;
+pub mod sql;
+pub mod summary;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use salesflow_core::ConfigError;
+use salesflow_engine::EngineError;
+
+use crate::input::UsageError;
+
+/// Options every command shares.
+pub struct Global {
+    pub config: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// 2 when the user's input is at fault, 1 otherwise.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return if e.is_bad_input() { 2 } else { 1 };
+        }
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<UsageError>().is_some()
+        {
+            return 2;
+        }
+    }
+    1
+}
+
+/// A tokio runtime for DataFusion.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

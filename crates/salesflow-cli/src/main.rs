@@ -1,0 +1,72 @@
+//! `salesflow`: the command-line front door of the sales-process engine.
+//!
+//! Thin by design: parse the command line, call the libraries, render. Exit codes: 0 on
+//! success, 2 when the input (files, flags, SQL) is at fault, 1 when salesflow is.
+
+mod commands;
+mod input;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// salesflow: a self-hostable sales-process engine. Reads a company's orders, customers,
+/// deals and spend (CSV or Parquet), cleans them with an account of every row, and turns them
+/// into per-customer summaries and answers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "salesflow",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Configuration file (column mapping, reading options). Default: salesflow.toml in the
+    /// data folder, then in the working directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// No progress bars and no summaries on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read and clean every table in a folder and report on every row: what was kept,
+    /// rejected (with line and reason), deduplicated, repaired or flagged, plus descriptive
+    /// statistics of each numeric column.
+    Validate(commands::validate::Args),
+    /// Per-customer purchase summary (frequency, recency, T, monetary value) as the CLV models
+    /// use it, with an optional calibration/holdout split and RFM facts.
+    Summary(commands::summary::Args),
+    /// Run SQL over the cleaned tables of a folder (orders, customers, deals, ...).
+    Sql(commands::sql::Args),
+    /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
+    /// every analysis on it and say what it found.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = commands::Global {
+        config: cli.config,
+        quiet: cli.quiet,
+    };
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(&global, args),
+        Command::Summary(args) => commands::summary::run(&global, args),
+        Command::Sql(args) => commands::sql::run(&global, args),
+        Command::Demo(args) => commands::demo::run(&global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(commands::exit_code(&error))
+        }
+    }
+}

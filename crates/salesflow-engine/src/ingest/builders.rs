@@ -1,0 +1,291 @@
+//! Typed Arrow builders filled one row at a time from text fields.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use salesflow_core::{Locale, ValueKind};
+
+use super::columns::OutputColumn;
+use crate::parse::{micros_to_days, parse_bool, parse_integer, parse_number};
+use crate::report::{Action, IssueKind, RowIssue};
+
+/// The hidden column carrying each row's line number through cleaning.
+pub(crate) const LINE_COLUMN: &str = "_line";
+
+/// The Arrow type of a canonical value kind.
+pub(crate) fn arrow_type(kind: ValueKind) -> DataType {
+    match kind {
+        ValueKind::Id | ValueKind::Text => DataType::Utf8,
+        ValueKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ValueKind::Date => DataType::Date32,
+        ValueKind::Money | ValueKind::Float => DataType::Float64,
+        ValueKind::Integer => DataType::Int64,
+        ValueKind::Boolean => DataType::Boolean,
+    }
+}
+
+/// The schema of a cleaned table, with the `_line` column last.
+pub(crate) fn table_schema(columns: &[OutputColumn]) -> SchemaRef {
+    let mut fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(&c.name, arrow_type(c.kind), !c.required))
+        .collect();
+    fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
+    Arc::new(Schema::new(fields))
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Date(Date32Builder),
+    Float(Float64Builder),
+    Integer(Int64Builder),
+    Boolean(BooleanBuilder),
+}
+
+/// A value parsed from a field, not yet committed to the builders.
+#[derive(Clone, Copy)]
+enum Parsed {
+    Null,
+    /// The field's text (by field index, fetched again at commit time).
+    Text(usize),
+    Timestamp(i64),
+    Date(i32),
+    Float(f64),
+    Integer(i64),
+    Boolean(bool),
+}
+
+/// Something that hands out a row's fields by index.
+pub(crate) trait Fields {
+    fn len(&self) -> usize;
+    fn get(&self, i: usize) -> &[u8];
+}
+
+impl Fields for csv::ByteRecord {
+    fn len(&self) -> usize {
+        csv::ByteRecord::len(self)
+    }
+    fn get(&self, i: usize) -> &[u8] {
+        csv::ByteRecord::get(self, i).unwrap_or_default()
+    }
+}
+
+impl Fields for Vec<&[u8]> {
+    fn len(&self) -> usize {
+        <[&[u8]]>::len(self)
+    }
+    fn get(&self, i: usize) -> &[u8] {
+        self[i]
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+/// Fills typed builders from rows of text, rejecting rows that cannot be read.
+pub(crate) struct RowBuilder<'a> {
+    columns: &'a [OutputColumn],
+    header_len: usize,
+    locale: Locale,
+    builders: Vec<Builder>,
+    lines: UInt64Builder,
+    scratch: Vec<Parsed>,
+    pub issues: Vec<RowIssue>,
+    pub rows_read: u64,
+}
+
+impl<'a> RowBuilder<'a> {
+    pub fn new(
+        columns: &'a [OutputColumn],
+        header_len: usize,
+        locale: Locale,
+        capacity: usize,
+    ) -> Self {
+        let builders = columns
+            .iter()
+            .map(|c| match c.kind {
+                ValueKind::Id | ValueKind::Text => {
+                    Builder::Text(StringBuilder::with_capacity(capacity, capacity * 8))
+                }
+                ValueKind::Timestamp => Builder::Timestamp(
+                    TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+                ),
+                ValueKind::Date => Builder::Date(Date32Builder::with_capacity(capacity)),
+                ValueKind::Money | ValueKind::Float => {
+                    Builder::Float(Float64Builder::with_capacity(capacity))
+                }
+                ValueKind::Integer => Builder::Integer(Int64Builder::with_capacity(capacity)),
+                ValueKind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(capacity)),
+            })
+            .collect();
+        RowBuilder {
+            columns,
+            header_len,
+            locale,
+            builders,
+            lines: UInt64Builder::with_capacity(capacity),
+            scratch: Vec::with_capacity(columns.len()),
+            issues: Vec::new(),
+            rows_read: 0,
+        }
+    }
+
+    fn reject(
+        &mut self,
+        line: u64,
+        column: Option<&OutputColumn>,
+        kind: IssueKind,
+        value: Option<&[u8]>,
+        message: String,
+    ) {
+        self.issues.push(RowIssue {
+            line,
+            column: column.map(|c| c.name.clone()),
+            action: Action::Rejected,
+            kind,
+            value: value.map(|v| String::from_utf8_lossy(v).into_owned()),
+            message,
+        });
+    }
+
+    /// Parses one row; commits it to the builders or records why not.
+    pub fn push_row<F: Fields>(&mut self, fields: &F, line: u64) {
+        self.rows_read += 1;
+        if fields.len() != self.header_len {
+            let message = format!(
+                "the row has {} fields, the header {}; check the delimiter and quoting of this line",
+                fields.len(),
+                self.header_len
+            );
+            self.reject(line, None, IssueKind::WrongFieldCount, None, message);
+            return;
+        }
+        self.scratch.clear();
+        for column in self.columns {
+            let Some(index) = column.source else {
+                self.scratch.push(Parsed::Null);
+                continue;
+            };
+            let raw = fields.get(index);
+            let text = trim(raw);
+            if text.is_empty() {
+                if column.required {
+                    let message = format!(
+                        "required value `{}` is empty (file column `{}`)",
+                        column.name,
+                        column.source_name.as_deref().unwrap_or_default()
+                    );
+                    self.reject(line, Some(column), IssueKind::MissingValue, None, message);
+                    return;
+                }
+                self.scratch.push(Parsed::Null);
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(text) else {
+                let message = format!(
+                    "`{}` is not valid UTF-8 text; the file is probably Latin-1 or Windows-1252: convert it with `iconv -f WINDOWS-1252 -t UTF-8`",
+                    column.name
+                );
+                self.reject(
+                    line,
+                    Some(column),
+                    IssueKind::InvalidUtf8,
+                    Some(raw),
+                    message,
+                );
+                return;
+            };
+            let parsed = match column.kind {
+                ValueKind::Id | ValueKind::Text => Ok(Parsed::Text(index)),
+                ValueKind::Timestamp | ValueKind::Date => {
+                    let format = column
+                        .date_format
+                        .as_ref()
+                        .expect("date formats are set before parsing");
+                    match format.parse_micros(text) {
+                        Some(m) if column.kind == ValueKind::Date => {
+                            Ok(Parsed::Date(micros_to_days(m)))
+                        }
+                        Some(m) => Ok(Parsed::Timestamp(m)),
+                        None => Err(format!(
+                            "`{text}` is not a date in the column's format, {}; give the format with --date-format",
+                            format.describe()
+                        )),
+                    }
+                }
+                ValueKind::Money | ValueKind::Float => parse_number(text, self.locale)
+                    .map(Parsed::Float)
+                    .map_err(|e| e.0),
+                ValueKind::Integer => parse_integer(text, self.locale)
+                    .map(Parsed::Integer)
+                    .map_err(|e| e.0),
+                ValueKind::Boolean => parse_bool(text).map(Parsed::Boolean).map_err(|e| e.0),
+            };
+            match parsed {
+                Ok(p) => self.scratch.push(p),
+                Err(why) => {
+                    let message = format!("{}: {why}", column.name);
+                    self.reject(
+                        line,
+                        Some(column),
+                        IssueKind::Unparseable,
+                        Some(text.as_bytes()),
+                        message,
+                    );
+                    return;
+                }
+            }
+        }
+        for (builder, parsed) in self.builders.iter_mut().zip(&self.scratch) {
+            match (builder, *parsed) {
+                (Builder::Text(b), Parsed::Text(i)) => {
+                    // Validated as UTF-8 above.
+                    b.append_value(std::str::from_utf8(trim(fields.get(i))).unwrap_or_default())
+                }
+                (Builder::Text(b), _) => b.append_null(),
+                (Builder::Timestamp(b), Parsed::Timestamp(v)) => b.append_value(v),
+                (Builder::Timestamp(b), _) => b.append_null(),
+                (Builder::Date(b), Parsed::Date(v)) => b.append_value(v),
+                (Builder::Date(b), _) => b.append_null(),
+                (Builder::Float(b), Parsed::Float(v)) => b.append_value(v),
+                (Builder::Float(b), _) => b.append_null(),
+                (Builder::Integer(b), Parsed::Integer(v)) => b.append_value(v),
+                (Builder::Integer(b), _) => b.append_null(),
+                (Builder::Boolean(b), Parsed::Boolean(v)) => b.append_value(v),
+                (Builder::Boolean(b), _) => b.append_null(),
+            }
+        }
+        self.lines.append_value(line);
+    }
+
+    /// The rows committed so far, as a batch with the `_line` column last.
+    pub fn finish(
+        mut self,
+        schema: SchemaRef,
+    ) -> datafusion::arrow::error::Result<(RecordBatch, Vec<RowIssue>, u64)> {
+        let mut arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Text(b) => Arc::new(b.finish()),
+                    Builder::Timestamp(b) => Arc::new(b.finish()),
+                    Builder::Date(b) => Arc::new(b.finish()),
+                    Builder::Float(b) => Arc::new(b.finish()),
+                    Builder::Integer(b) => Arc::new(b.finish()),
+                    Builder::Boolean(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        arrays.push(Arc::new(self.lines.finish()));
+        let batch = RecordBatch::try_new(schema, arrays)?;
+        Ok((batch, self.issues, self.rows_read))
+    }
+}

@@ -1,0 +1,443 @@
+//! Delimited text (CSV, TSV, `;`, whitespace-aligned) to typed Arrow batches, in parallel.
+//!
+//! DataFusion's own CSV scan stops at the first bad row and cannot say on which line a value
+//! was, and it knows neither whitespace-aligned columns nor decimal commas. So text files are
+//! read here: the file is split at record boundaries (quote-aware) into chunks, chunks are
+//! parsed on every core with the `csv` crate into typed builders, and every row that cannot
+//! be read becomes a cleaning-report entry with its line. Everything after this runs on
+//! DataFusion.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use salesflow_core::progress::Progress;
+use salesflow_core::{Delimiter, Locale};
+
+use super::builders::RowBuilder;
+use super::columns::OutputColumn;
+use crate::error::{EngineError, Location, Result};
+use crate::parse::{DateFormat, parse_number};
+use crate::report::RowIssue;
+
+/// A text file loaded in memory, with its header understood.
+pub(crate) struct TextSource {
+    path: PathBuf,
+    data: Vec<u8>,
+    pub delimiter: Delimiter,
+    pub header: Vec<String>,
+    /// Byte offset where data rows begin.
+    data_start: usize,
+    /// Line number of the byte at `data_start`.
+    data_start_line: u64,
+}
+
+/// The parsed rows of a text file.
+pub(crate) struct Parsed {
+    pub batches: Vec<RecordBatch>,
+    pub issues: Vec<RowIssue>,
+    pub rows_read: u64,
+}
+
+fn input_error(
+    path: &Path,
+    line: Option<u64>,
+    message: String,
+    hint: Option<String>,
+) -> EngineError {
+    EngineError::input(
+        Location {
+            file: Some(path.to_owned()),
+            line,
+            column: None,
+        },
+        message,
+        hint,
+    )
+}
+
+impl TextSource {
+    /// Reads `path` and its header. `columns` names the columns of a headerless file.
+    pub fn open(
+        path: &Path,
+        delimiter: Option<Delimiter>,
+        columns: Option<&[String]>,
+    ) -> Result<TextSource> {
+        let mut data = std::fs::read(path).map_err(|source| EngineError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if data.starts_with(b"\xEF\xBB\xBF") {
+            data.drain(..3);
+        }
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(input_error(
+                path,
+                None,
+                "the file is empty".into(),
+                Some("export the table again, with a header row and at least one data row".into()),
+            ));
+        }
+        let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&data));
+        let mut source = TextSource {
+            path: path.to_owned(),
+            data,
+            delimiter,
+            header: Vec::new(),
+            data_start: 0,
+            data_start_line: 1,
+        };
+        match columns {
+            Some(names) => source.header = names.to_vec(),
+            None => source.read_header()?,
+        }
+        Ok(source)
+    }
+
+    fn read_header(&mut self) -> Result<()> {
+        // Skip leading blank lines.
+        let mut start = 0;
+        let mut line = 1;
+        while let Some(end) = memchr::memchr(b'\n', &self.data[start..]) {
+            if self.data[start..start + end].trim_ascii().is_empty() {
+                start += end + 1;
+                line += 1;
+            } else {
+                break;
+            }
+        }
+        let (fields, consumed) = match self.delimiter {
+            Delimiter::Whitespace => {
+                let end = memchr::memchr(b'\n', &self.data[start..])
+                    .map_or(self.data.len(), |e| start + e + 1);
+                let fields: Vec<Vec<u8>> = self.data[start..end]
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|f| !f.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                (fields, end - start)
+            }
+            Delimiter::Byte(d) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(d)
+                    .from_reader(&self.data[start..]);
+                let mut record = csv::ByteRecord::new();
+                let ok = reader.read_byte_record(&mut record).map_err(|e| {
+                    input_error(
+                        &self.path,
+                        Some(line),
+                        format!("cannot read the header: {e}"),
+                        None,
+                    )
+                })?;
+                if !ok {
+                    return Err(input_error(
+                        &self.path,
+                        None,
+                        "the file is empty".into(),
+                        None,
+                    ));
+                }
+                let consumed = reader.position().byte() as usize;
+                (record.iter().map(<[u8]>::to_vec).collect(), consumed)
+            }
+        };
+        let mut header = Vec::with_capacity(fields.len());
+        for (i, f) in fields.iter().enumerate() {
+            let name = std::str::from_utf8(f.trim_ascii()).map_err(|_| {
+                input_error(
+                    &self.path,
+                    Some(line),
+                    format!("the header's column {} is not valid UTF-8", i + 1),
+                    Some("convert the file to UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`".into()),
+                )
+            })?;
+            header.push(name.to_string());
+        }
+        let looks_like_data = header.iter().all(|h| {
+            !h.is_empty()
+                && (parse_number(h, Locale::DecimalPoint).is_ok()
+                    || DateFormat::Iso.parse_micros(h).is_some()
+                    || DateFormat::Compact.parse_micros(h).is_some())
+        });
+        if looks_like_data {
+            return Err(input_error(
+                &self.path,
+                Some(line),
+                format!(
+                    "the first row ({}) looks like data, not a header",
+                    header.join(", ")
+                ),
+                Some(format!(
+                    "name the file's {} columns with --columns a,b,c (e.g. --columns customer_id,ordered_at,amount)",
+                    header.len()
+                )),
+            ));
+        }
+        let newlines =
+            memchr::memchr_iter(b'\n', &self.data[start..start + consumed]).count() as u64;
+        self.header = header;
+        self.data_start = start + consumed;
+        self.data_start_line = line + newlines;
+        Ok(())
+    }
+
+    /// Up to `limit` rows' fields, for inferring date formats.
+    pub fn sample_rows(&self, limit: usize) -> Vec<Vec<String>> {
+        let data = &self.data[self.data_start..];
+        let mut rows = Vec::new();
+        match self.delimiter {
+            Delimiter::Whitespace => {
+                for line in data.split(|b| *b == b'\n').take(limit * 2) {
+                    let fields: Vec<String> = line
+                        .split(|b| b.is_ascii_whitespace())
+                        .filter(|f| !f.is_empty())
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    if !fields.is_empty() {
+                        rows.push(fields);
+                    }
+                    if rows.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Delimiter::Byte(d) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(d)
+                    .from_reader(data);
+                let mut record = csv::ByteRecord::new();
+                while rows.len() < limit && matches!(reader.read_byte_record(&mut record), Ok(true))
+                {
+                    rows.push(
+                        record
+                            .iter()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .collect(),
+                    );
+                }
+            }
+        }
+        rows
+    }
+
+    /// Splits the data into chunks that start at record boundaries: `(start, end, first line)`.
+    fn chunks(&self, target: usize) -> Vec<(usize, usize, u64)> {
+        let data = &self.data;
+        let quoted = matches!(self.delimiter, Delimiter::Byte(_))
+            && memchr::memchr(b'"', &data[self.data_start..]).is_some();
+        let mut chunks = Vec::new();
+        let mut start = self.data_start;
+        let mut line = self.data_start_line;
+        // Quote parity from `start` (even = outside quotes); RFC 4180 doubled quotes keep it right.
+        while start < data.len() {
+            let mut end = (start + target).min(data.len());
+            if end < data.len() {
+                // Find the first newline at or after `end` that lies outside quotes.
+                let mut cursor = start;
+                let mut quotes = 0usize;
+                loop {
+                    let Some(nl) = memchr::memchr(b'\n', &data[end..]).map(|p| end + p) else {
+                        end = data.len();
+                        break;
+                    };
+                    if quoted {
+                        quotes += memchr::memchr_iter(b'"', &data[cursor..nl]).count();
+                        cursor = nl;
+                        if quotes % 2 == 1 {
+                            end = nl + 1;
+                            continue;
+                        }
+                    }
+                    end = nl + 1;
+                    break;
+                }
+            }
+            chunks.push((start, end, line));
+            line += memchr::memchr_iter(b'\n', &data[start..end]).count() as u64;
+            start = end;
+        }
+        chunks
+    }
+
+    /// Parses every data row into batches of `schema`, on `threads` threads.
+    pub fn parse(
+        &self,
+        columns: &[OutputColumn],
+        locale: Locale,
+        schema: SchemaRef,
+        threads: usize,
+        progress: &dyn Progress,
+    ) -> Result<Parsed> {
+        let total = self.data.len().saturating_sub(self.data_start);
+        let target = (total / (threads.max(1) * 8)).clamp(1 << 20, 16 << 20);
+        let chunks = self.chunks(target);
+        progress.start(&format!("reading {}", self.path.display()), total as u64);
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<(RecordBatch, Vec<RowIssue>, u64)>>>> =
+            Mutex::new((0..chunks.len()).map(|_| None).collect());
+        let header_len = self.header.len();
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1).min(chunks.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(start, end, line)) = chunks.get(i) else {
+                            break;
+                        };
+                        let bytes = &self.data[start..end];
+                        let estimate = (bytes.len() / 32).max(16);
+                        let mut rows = RowBuilder::new(columns, header_len, locale, estimate);
+                        self.parse_chunk(bytes, line, &mut rows);
+                        let out = rows.finish(schema.clone()).map_err(EngineError::from);
+                        progress.advance(bytes.len() as u64);
+                        if let Ok(mut guard) = results.lock() {
+                            guard[i] = Some(out);
+                        }
+                    }
+                });
+            }
+        });
+        progress.finish();
+        let results = results.into_inner().unwrap_or_default();
+        let mut parsed = Parsed {
+            batches: Vec::with_capacity(results.len()),
+            issues: Vec::new(),
+            rows_read: 0,
+        };
+        for result in results.into_iter().flatten() {
+            let (batch, issues, rows) = result?;
+            if batch.num_rows() > 0 {
+                parsed.batches.push(batch);
+            }
+            parsed.issues.extend(issues);
+            parsed.rows_read += rows;
+        }
+        Ok(parsed)
+    }
+
+    fn parse_chunk(&self, bytes: &[u8], first_line: u64, rows: &mut RowBuilder<'_>) {
+        match self.delimiter {
+            Delimiter::Whitespace => {
+                let mut line = first_line;
+                let mut fields: Vec<&[u8]> = Vec::new();
+                for text in bytes.split(|b| *b == b'\n') {
+                    fields.clear();
+                    fields.extend(
+                        text.split(|b| b.is_ascii_whitespace())
+                            .filter(|f| !f.is_empty()),
+                    );
+                    if !fields.is_empty() {
+                        rows.push_row(&fields, line);
+                    }
+                    line += 1;
+                }
+            }
+            Delimiter::Byte(d) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(d)
+                    .from_reader(bytes);
+                let mut record = csv::ByteRecord::new();
+                loop {
+                    match reader.read_byte_record(&mut record) {
+                        Ok(true) => {
+                            let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+                            // A lone empty field is a blank line in disguise (e.g. "\r\n").
+                            if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                                continue;
+                            }
+                            rows.push_row(&record, line);
+                        }
+                        Ok(false) => break,
+                        Err(_) => {
+                            // csv-core only fails on I/O (none here) or UTF-8 in string records;
+                            // byte records never fail, so there is nothing to report.
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Guesses the delimiter from the first lines: the candidate that appears the same number of
+/// times on every line wins; whitespace-aligned columns if none does.
+fn sniff_delimiter(data: &[u8]) -> Delimiter {
+    let lines: Vec<&[u8]> = data
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(20)
+        .collect();
+    let count_outside_quotes = |line: &[u8], d: u8| {
+        let mut inside = false;
+        line.iter()
+            .filter(|&&b| {
+                if b == b'"' {
+                    inside = !inside;
+                }
+                !inside && b == d
+            })
+            .count()
+    };
+    let mut best: Option<(u8, usize)> = None;
+    for d in [b',', b'\t', b';', b'|'] {
+        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
+        let first = counts.first().copied().unwrap_or(0);
+        if first > 0 && counts.iter().all(|c| *c == first) && best.is_none_or(|(_, n)| first > n) {
+            best = Some((d, first));
+        }
+    }
+    if let Some((d, _)) = best {
+        return Delimiter::Byte(d);
+    }
+    let words: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            l.split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+                .count()
+        })
+        .collect();
+    if words.first().is_some_and(|w| *w > 1) && words.iter().all(|w| *w == words[0]) {
+        return Delimiter::Whitespace;
+    }
+    // Inconsistent: take the most frequent candidate on the header line, else a comma.
+    [b',', b'\t', b';', b'|']
+        .into_iter()
+        .max_by_key(|d| lines.first().map_or(0, |l| count_outside_quotes(l, *d)))
+        .filter(|d| {
+            lines
+                .first()
+                .is_some_and(|l| count_outside_quotes(l, *d) > 0)
+        })
+        .map_or(Delimiter::Byte(b','), Delimiter::Byte)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_common_delimiters() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3\n"), Delimiter::Byte(b','));
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,5;2;3\n"), Delimiter::Byte(b';'));
+        assert_eq!(sniff_delimiter(b"a\tb\n1\t2\n"), Delimiter::Byte(b'\t'));
+        assert_eq!(
+            sniff_delimiter(b" 00004 0001 19970101  2   29.33\n 00021 0002 19970101  3   63.34\n"),
+            Delimiter::Whitespace
+        );
+        assert_eq!(
+            sniff_delimiter(b"\"a,x\",b\n\"1,2\",3\n"),
+            Delimiter::Byte(b',')
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! Reading one canonical table from a CSV or Parquet file, cleaned, with its report.
+
+mod builders;
+mod columns;
+mod dedupe;
+mod delimited;
+mod outliers;
+mod parquet;
+pub mod rules;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use salesflow_core::progress::Progress;
+use salesflow_core::{ReadOptions, TableKind, ValueKind};
+
+use crate::error::{EngineError, Location, Result};
+use crate::parse::{DateFormat, infer_format};
+use crate::report::TableReport;
+use builders::{LINE_COLUMN, table_schema};
+use columns::{ColumnPlan, plan_columns};
+
+/// A cleaned canonical table in memory, with the account of how it was cleaned.
+#[derive(Debug, Clone)]
+pub struct LoadedTable {
+    /// Which table.
+    pub kind: TableKind,
+    /// Canonical columns (all of them; absent optional ones are empty), then extra columns.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// What happened to every input row.
+    pub report: TableReport,
+}
+
+impl LoadedTable {
+    /// Number of rows kept.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The file formats salesflow reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Delimited text.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl FileFormat {
+    /// The format of `path`, by its extension.
+    pub fn of(path: &Path) -> FileFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("parquet" | "pq") => FileFormat::Parquet,
+            _ => FileFormat::Csv,
+        }
+    }
+}
+
+/// How many rows are looked at to infer date formats.
+const SAMPLE_ROWS: usize = 1000;
+
+/// Reads and cleans `path` as table `kind`.
+pub fn load_table(
+    kind: TableKind,
+    path: &Path,
+    options: &ReadOptions,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Result<LoadedTable> {
+    if !path.exists() {
+        return Err(EngineError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let format = FileFormat::of(path);
+    let (mut plan, schema, parsed_batches, mut issues, rows_read) = match format {
+        FileFormat::Csv => {
+            let source =
+                delimited::TextSource::open(path, options.delimiter, options.columns.as_deref())?;
+            let mut plan = plan_columns(kind, &source.header, options, path)?;
+            let samples = source.sample_rows(SAMPLE_ROWS);
+            choose_date_formats(&mut plan, options, path, |i| {
+                samples.iter().filter_map(|r| r.get(i).cloned()).collect()
+            })?;
+            let schema = table_schema(&plan.columns);
+            let parsed = source.parse(
+                &plan.columns,
+                options.locale,
+                schema.clone(),
+                threads,
+                progress,
+            )?;
+            (
+                plan,
+                schema,
+                parsed.batches,
+                parsed.issues,
+                parsed.rows_read,
+            )
+        }
+        FileFormat::Parquet => {
+            let (header, raw) = parquet::read(path, threads)?;
+            let mut plan = plan_columns(kind, &header, options, path)?;
+            choose_date_formats(&mut plan, options, path, |i| {
+                let mut values = Vec::new();
+                for batch in &raw {
+                    if let Ok(text) = datafusion::arrow::compute::cast(
+                        batch.column(i),
+                        &datafusion::arrow::datatypes::DataType::Utf8,
+                    ) {
+                        let text = datafusion::arrow::array::AsArray::as_string::<i32>(&text);
+                        values.extend(
+                            text.iter()
+                                .flatten()
+                                .take(SAMPLE_ROWS - values.len())
+                                .map(String::from),
+                        );
+                    }
+                    if values.len() >= SAMPLE_ROWS {
+                        break;
+                    }
+                }
+                values
+            })?;
+            let schema = table_schema(&plan.columns);
+            let mut batches = Vec::with_capacity(raw.len());
+            let mut issues = Vec::new();
+            let mut row = 1u64;
+            let total: u64 = raw.iter().map(|b| b.num_rows() as u64).sum();
+            progress.start(&format!("reading {}", path.display()), total);
+            for batch in &raw {
+                let (converted, mut batch_issues) =
+                    parquet::convert(batch, &plan.columns, &schema, options.locale, row)
+                        .map_err(|e| with_file(e, path))?;
+                row += batch.num_rows() as u64;
+                progress.advance(batch.num_rows() as u64);
+                issues.append(&mut batch_issues);
+                if converted.num_rows() > 0 {
+                    batches.push(converted);
+                }
+            }
+            progress.finish();
+            (plan, schema, batches, issues, total)
+        }
+    };
+    if rows_read == 0 {
+        return Err(EngineError::input(
+            Location {
+                file: Some(path.to_owned()),
+                line: None,
+                column: None,
+            },
+            "the file has a header but no data rows",
+            Some(format!("export {kind} again with its rows")),
+        ));
+    }
+    let mut batches = Vec::with_capacity(parsed_batches.len());
+    for batch in parsed_batches {
+        let (batch, mut rule_issues) = rules::apply(kind, batch)?;
+        issues.append(&mut rule_issues);
+        batches.push(batch);
+    }
+    let identity = match kind.key() {
+        Some(key)
+            if key.iter().all(|k| {
+                plan.columns
+                    .iter()
+                    .any(|c| c.name == *k && c.source.is_some())
+            }) =>
+        {
+            dedupe::Identity::Key(key)
+        }
+        // Tables without a usable key: identical rows are only flagged.
+        _ => dedupe::Identity::WholeRow,
+    };
+    let (batches, mut dup_issues) = dedupe::dedupe(batches, identity)?;
+    issues.append(&mut dup_issues);
+    for column in plan
+        .columns
+        .iter()
+        .filter(|c| c.kind == ValueKind::Money && c.source.is_some())
+    {
+        issues.extend(outliers::flag(&batches, &column.name));
+    }
+    plan.note_formats();
+    let (schema, batches) = drop_line_column(&schema, batches)?;
+    let rows_kept = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let mut report = TableReport {
+        table: kind.name().to_string(),
+        file: path.to_owned(),
+        format: match format {
+            FileFormat::Csv => "csv".into(),
+            FileFormat::Parquet => "parquet".into(),
+        },
+        rows_read,
+        rows_kept,
+        columns: plan.sources.clone(),
+        extra_columns: plan.extra.clone(),
+        issues,
+        ..TableReport::default()
+    };
+    report.recount();
+    if kind == TableKind::Orders {
+        report.not_purchases = count_not_purchases(&batches);
+    }
+    Ok(LoadedTable {
+        kind,
+        schema,
+        batches,
+        report,
+    })
+}
+
+fn with_file(e: EngineError, path: &Path) -> EngineError {
+    match e {
+        EngineError::Input(mut input) if input.location.file.is_none() => {
+            input.location.file = Some(path.to_owned());
+            EngineError::Input(input)
+        }
+        other => other,
+    }
+}
+
+fn choose_date_formats(
+    plan: &mut ColumnPlan,
+    options: &ReadOptions,
+    path: &Path,
+    samples: impl Fn(usize) -> Vec<String>,
+) -> Result<()> {
+    for column in &mut plan.columns {
+        if !matches!(column.kind, ValueKind::Timestamp | ValueKind::Date) {
+            continue;
+        }
+        column.date_format = Some(match (&options.date_format, column.source) {
+            (Some(f), _) => DateFormat::Custom(f.clone()),
+            (None, Some(i)) => {
+                let values = samples(i);
+                infer_format(values.iter().map(String::as_str)).map_err(|why| {
+                    EngineError::input(
+                        Location {
+                            file: Some(path.to_owned()),
+                            line: None,
+                            column: column.source_name.clone(),
+                        },
+                        format!("cannot tell how `{}` is written: {why}", column.name),
+                        None,
+                    )
+                })?
+            }
+            (None, None) => DateFormat::Iso,
+        });
+    }
+    Ok(())
+}
+
+fn drop_line_column(
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| schema.field(*i).name() != LINE_COLUMN)
+        .collect();
+    let out_schema: SchemaRef = Arc::new(Schema::new(
+        keep.iter()
+            .map(|i| schema.field(*i).clone())
+            .collect::<Vec<_>>(),
+    ));
+    let batches = batches
+        .into_iter()
+        .map(|b| b.project(&keep))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((out_schema, batches))
+}
+
+fn count_not_purchases(batches: &[RecordBatch]) -> std::collections::BTreeMap<String, u64> {
+    use datafusion::arrow::array::{Array, AsArray};
+    let mut counts = std::collections::BTreeMap::new();
+    for batch in batches {
+        let Some(status) = batch.column_by_name("status") else {
+            continue;
+        };
+        let status = status.as_string::<i32>();
+        for i in 0..status.len() {
+            if status.is_valid(i) {
+                let s = status.value(i);
+                if s == rules::REFUNDED || s == rules::CANCELLED {
+                    *counts.entry(s.to_string()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// Finds the file of `kind` in `dir`: `<name>.csv`, `.tsv`, `.txt` or `.parquet`.
+pub fn find_table_file(dir: &Path, kind: TableKind) -> Option<PathBuf> {
+    ["parquet", "csv", "tsv", "txt", "pq"]
+        .iter()
+        .map(|ext| dir.join(format!("{}.{ext}", kind.name())))
+        .find(|p| p.is_file())
+}

@@ -1,0 +1,26 @@
+//! salesflow's tabular engine: every scan, join and group-by, on Apache DataFusion.
+//!
+//! - [`ingest`] reads a canonical table from CSV or Parquet, maps the user's columns, parses
+//!   formatted values, cleans (duplicates, refunds, outliers) and accounts for every row in a
+//!   [`report::TableReport`].
+//! - [`Dataset`] holds the cleaned tables of a data directory registered in a DataFusion
+//!   session; [`summary`] computes the per-customer summaries there as SQL plans, [`stats`]
+//!   the descriptive statistics, and [`Dataset::sql`] runs the user's own queries.
+//! - [`output`] writes results as CSV, Parquet or JSON, or prints them as a table.
+//!
+//! The SQL here is plain DataFusion SQL over registered tables, so the same plans can run on
+//! a Ballista cluster once the tables are registered there.
+#![warn(missing_docs)]
+
+mod dataset;
+pub mod error;
+pub mod ingest;
+pub mod output;
+pub mod parse;
+pub mod report;
+pub mod stats;
+pub mod summary;
+
+pub use dataset::{Dataset, default_threads};
+pub use error::{EngineError, InputError, Location, Result};
+pub use ingest::{LoadedTable, load_table};

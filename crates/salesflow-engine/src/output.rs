@@ -1,0 +1,128 @@
+//! Writing and printing result tables.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+
+use crate::error::{EngineError, Result};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated with a header.
+    Csv,
+    /// A JSON array of row objects.
+    Json,
+    /// Apache Parquet.
+    Parquet,
+    /// A bordered text table (for terminals).
+    Table,
+}
+
+impl Format {
+    /// The format of an output path, by extension (CSV unless .json or .parquet).
+    pub fn of_path(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("parquet" | "pq") => Format::Parquet,
+            _ => Format::Csv,
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes the batches to `out` in `format`.
+pub fn write_batches(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Csv => {
+            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.fZ".to_string())
+                .build(out);
+            if batches.is_empty() {
+                writer.write(&RecordBatch::new_empty(schema.clone()))?;
+            }
+            for batch in batches {
+                writer.write(batch)?;
+            }
+        }
+        Format::Json => {
+            let mut writer = datafusion::arrow::json::ArrayWriter::new(out);
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            writer.write_batches(&refs)?;
+            writer.finish()?;
+        }
+        Format::Table => {
+            let text = if batches.is_empty() {
+                datafusion::arrow::util::pretty::pretty_format_batches(&[RecordBatch::new_empty(
+                    schema.clone(),
+                )])?
+            } else {
+                datafusion::arrow::util::pretty::pretty_format_batches(batches)?
+            };
+            writeln!(out, "{text}").map_err(datafusion::arrow::error::ArrowError::from)?;
+        }
+        Format::Parquet => {
+            return Err(EngineError::input(
+                crate::Location::default(),
+                "Parquet is a file format; it cannot be printed",
+                Some("write it to a file: --out result.parquet".into()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the batches to a file; the format follows the extension (`.csv`, `.json`,
+/// `.parquet`). The file is written beside its destination and renamed into place, so a
+/// failed write never leaves half a file behind.
+pub fn write_file(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let format = Format::of_path(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.partial",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+    ));
+    let result = (|| -> Result<()> {
+        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        match format {
+            Format::Parquet => {
+                let mut writer = ArrowWriter::try_new(file, schema.clone(), None)
+                    .map_err(|e| EngineError::Arrow(e.into()))?;
+                for batch in batches {
+                    writer
+                        .write(batch)
+                        .map_err(|e| EngineError::Arrow(e.into()))?;
+                }
+                writer.close().map_err(|e| EngineError::Arrow(e.into()))?;
+            }
+            other => {
+                let mut out = BufWriter::with_capacity(1 << 20, file);
+                write_batches(&mut out, schema, batches, other)?;
+                out.flush().map_err(io_err(&tmp))?;
+            }
+        }
+        std::fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

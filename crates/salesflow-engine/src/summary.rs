@@ -1,0 +1,306 @@
+//! Per-customer summaries, as DataFusion SQL over the cleaned `orders` table.
+//!
+//! The buy-till-you-die summary is defined exactly as the CLV literature and the `lifetimes`
+//! library define it:
+//! - only purchases count: refunded and cancelled orders are skipped;
+//! - purchases of a customer on the same day merge into one (with `merge = unit`, in the same
+//!   calendar week (Monday to Sunday) or month, as lifetimes does for `freq="W"`/`"M"`);
+//! - `frequency` = number of purchase periods after the first;
+//! - `recency` = time from the first to the last purchase period;
+//! - `T` = time from the first purchase period to the end of the calibration period;
+//! - `monetary_value` = mean value of the repeat purchase periods (the first is excluded;
+//!   0 when frequency is 0);
+//! - times in the chosen unit (day, week = 7 days, month = 365.2425/12 days).
+//!
+//! With a calibration end and an observation end, customers first seen in the calibration
+//! period also get `frequency_holdout` (purchase periods after the calibration end, up to
+//! and including the observation end), `monetary_value_holdout` (their mean value, 0 if none)
+//! and `duration_holdout` (the holdout length).
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Int32Type, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use salesflow_core::{TableKind, TimeUnit};
+
+use crate::dataset::Dataset;
+use crate::error::{EngineError, Location, Result};
+use crate::ingest::rules::{CANCELLED, REFUNDED};
+
+/// Which purchases merge into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergePeriod {
+    /// Purchases on the same calendar day (UTC).
+    #[default]
+    Day,
+    /// Purchases in the same period of the time unit (calendar week starting Monday, calendar
+    /// month), as lifetimes' `freq` does.
+    Unit,
+}
+
+/// What to summarise.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryOptions {
+    /// The unit of recency, T and durations.
+    pub time_unit: TimeUnit,
+    /// Which purchases merge into one.
+    pub merge: MergePeriod,
+    /// Last day (inclusive) of the calibration period; defaults to the observation end, else
+    /// the last purchase day.
+    pub calibration_end: Option<NaiveDate>,
+    /// Last day (inclusive) observed; with a calibration end, adds the holdout columns.
+    pub observation_end: Option<NaiveDate>,
+    /// Add the plain RFM facts: first and last order, order count, revenue, average order value.
+    pub facts: bool,
+}
+
+/// The summary table and the period it covers.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Columns: customer_id, frequency, recency, T, monetary_value, then the holdout columns
+    /// and the facts when asked for.
+    pub schema: SchemaRef,
+    /// One row per customer, ordered by customer_id.
+    pub batches: Vec<RecordBatch>,
+    /// The calibration end used.
+    pub calibration_end: NaiveDate,
+    /// The observation end used for the holdout, if any.
+    pub holdout_end: Option<NaiveDate>,
+}
+
+impl Summary {
+    /// Number of customers summarised.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+const EPOCH_DAYS_CE: i32 = 719_163;
+
+fn day_number(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - EPOCH_DAYS_CE
+}
+
+fn date_of(day: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(day + EPOCH_DAYS_CE).unwrap_or_default()
+}
+
+/// The SQL predicate that selects purchases from `orders`.
+pub fn purchase_predicate() -> String {
+    format!("(status IS NULL OR status NOT IN ('{REFUNDED}', '{CANCELLED}'))")
+}
+
+/// The first day of the merge period that contains `day`.
+fn period_start(day: i32, unit: TimeUnit, merge: MergePeriod) -> i32 {
+    match (merge, unit) {
+        (MergePeriod::Day, _) | (MergePeriod::Unit, TimeUnit::Day) => day,
+        (MergePeriod::Unit, TimeUnit::Week) => day - (day + 3).rem_euclid(7),
+        (MergePeriod::Unit, TimeUnit::Month) => {
+            let d = date_of(day);
+            day - (d.day() as i32 - 1)
+        }
+    }
+}
+
+/// SQL for the period-start day number of each order.
+fn period_sql(unit: TimeUnit, merge: MergePeriod) -> &'static str {
+    match (merge, unit) {
+        (MergePeriod::Day, _) | (MergePeriod::Unit, TimeUnit::Day) => {
+            "CAST(CAST(ordered_at AS DATE) AS INT)"
+        }
+        (MergePeriod::Unit, TimeUnit::Week) => {
+            "(CAST(CAST(ordered_at AS DATE) AS INT) - (((CAST(CAST(ordered_at AS DATE) AS INT) + 3) % 7) + 7) % 7)"
+        }
+        (MergePeriod::Unit, TimeUnit::Month) => {
+            "CAST(CAST(date_trunc('month', ordered_at) AS DATE) AS INT)"
+        }
+    }
+}
+
+/// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01).
+pub fn summary_sql(
+    options: &SummaryOptions,
+    calibration_end: i32,
+    holdout_end: Option<i32>,
+) -> String {
+    let unit = options.time_unit.days();
+    let period = period_sql(options.time_unit, options.merge);
+    let end_period = period_start(calibration_end, options.time_unit, options.merge);
+    let last_day = holdout_end.unwrap_or(calibration_end);
+    let mut sql = format!(
+        "WITH purchases AS (
+  SELECT customer_id, {period} AS period, amount, ordered_at
+  FROM orders
+  WHERE {purchase} AND CAST(CAST(ordered_at AS DATE) AS INT) <= {last_day}
+),
+periods AS (
+  SELECT customer_id, period, SUM(amount) AS value
+  FROM purchases WHERE period <= {end_period}
+  GROUP BY customer_id, period
+),
+customers AS (
+  SELECT customer_id, COUNT(*) AS n, MIN(period) AS first_period, MAX(period) AS last_period,
+         SUM(value) AS total, FIRST_VALUE(value ORDER BY period) AS first_value
+  FROM periods GROUP BY customer_id
+)",
+        purchase = purchase_predicate(),
+    );
+    if let Some(end) = holdout_end {
+        sql.push_str(&format!(
+            ",
+holdout AS (
+  SELECT customer_id, COUNT(*) AS frequency_holdout, AVG(value) AS monetary_value_holdout
+  FROM (SELECT customer_id, period, SUM(amount) AS value FROM purchases
+        WHERE period > {end_period} AND CAST(CAST(ordered_at AS DATE) AS INT) <= {end}
+        GROUP BY customer_id, period)
+  GROUP BY customer_id
+)"
+        ));
+    }
+    if options.facts {
+        let cal_end = calibration_end;
+        sql.push_str(&format!(
+            ",
+facts AS (
+  SELECT customer_id, MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
+         COUNT(*) AS orders, SUM(amount) AS revenue
+  FROM purchases WHERE CAST(CAST(ordered_at AS DATE) AS INT) <= {cal_end}
+  GROUP BY customer_id
+)"
+        ));
+    }
+    sql.push_str(&format!(
+        "
+SELECT c.customer_id,
+  CAST(c.n - 1 AS BIGINT) AS frequency,
+  CAST(c.last_period - c.first_period AS DOUBLE) / {unit:?} AS recency,
+  CAST({end_period} - c.first_period AS DOUBLE) / {unit:?} AS \"T\",
+  CASE WHEN c.n > 1 THEN (c.total - c.first_value) / CAST(c.n - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
+    ));
+    if let Some(end) = holdout_end {
+        let duration = f64::from(end - calibration_end) / unit;
+        sql.push_str(&format!(
+            ",
+  COALESCE(h.frequency_holdout, 0) AS frequency_holdout,
+  COALESCE(h.monetary_value_holdout, 0.0) AS monetary_value_holdout,
+  {duration:?} AS duration_holdout"
+        ));
+    }
+    if options.facts {
+        sql.push_str(
+            ",
+  f.first_order_at, f.last_order_at, f.orders, f.revenue,
+  f.revenue / CAST(f.orders AS DOUBLE) AS average_order_value",
+        );
+    }
+    sql.push_str("\nFROM customers c");
+    if holdout_end.is_some() {
+        sql.push_str("\nLEFT JOIN holdout h ON h.customer_id = c.customer_id");
+    }
+    if options.facts {
+        sql.push_str("\nLEFT JOIN facts f ON f.customer_id = c.customer_id");
+    }
+    sql.push_str("\nORDER BY c.customer_id");
+    sql
+}
+
+fn bad_option(message: String, hint: &str) -> EngineError {
+    EngineError::input(Location::default(), message, Some(hint.to_string()))
+}
+
+/// Computes the per-customer summary of the dataset's `orders`.
+pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Result<Summary> {
+    if dataset.table(TableKind::Orders).is_none() {
+        return Err(bad_option(
+            "the summary needs the orders table, and none was loaded".into(),
+            "give --orders FILE, or a --data folder with orders.csv",
+        ));
+    }
+    let bounds = dataset
+        .sql(&format!(
+            "SELECT MIN(CAST(CAST(ordered_at AS DATE) AS INT)), MAX(CAST(CAST(ordered_at AS DATE) AS INT)) FROM orders WHERE {}",
+            purchase_predicate()
+        ))
+        .await?;
+    let (first, last) = bounds
+        .first()
+        .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
+        .map(|b| {
+            (
+                b.column(0).as_primitive::<Int32Type>().value(0),
+                b.column(1).as_primitive::<Int32Type>().value(0),
+            )
+        })
+        .ok_or_else(|| {
+            bad_option(
+                "orders holds no purchases: every row was rejected, refunded or cancelled".into(),
+                "see the cleaning report (salesflow validate) for why",
+            )
+        })?;
+    let calibration_end = options
+        .calibration_end
+        .or(options.observation_end)
+        .map_or(last, day_number);
+    if calibration_end < first {
+        return Err(bad_option(
+            format!(
+                "the calibration end {} is before the first purchase ({})",
+                date_of(calibration_end),
+                date_of(first)
+            ),
+            "choose a --calibration-end within the order history",
+        ));
+    }
+    let holdout_end = match (options.calibration_end, options.observation_end) {
+        (Some(cal), Some(obs)) => {
+            if obs <= cal {
+                return Err(bad_option(
+                    format!("the observation end {obs} is not after the calibration end {cal}"),
+                    "--observation-end must come after --calibration-end",
+                ));
+            }
+            Some(day_number(obs))
+        }
+        _ => None,
+    };
+    let sql = summary_sql(options, calibration_end, holdout_end);
+    let (schema, batches) = dataset.sql_with_schema(&sql).await?;
+    Ok(Summary {
+        schema,
+        batches,
+        calibration_end: date_of(calibration_end),
+        holdout_end: holdout_end.map(date_of),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_start_on_mondays_and_first_days() {
+        let d = |s: &str| day_number(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        assert_eq!(d("1970-01-01"), 0);
+        // 2024-03-07 is a Thursday; its week starts Monday 2024-03-04.
+        assert_eq!(
+            period_start(d("2024-03-07"), TimeUnit::Week, MergePeriod::Unit),
+            d("2024-03-04")
+        );
+        assert_eq!(
+            period_start(d("2024-03-04"), TimeUnit::Week, MergePeriod::Unit),
+            d("2024-03-04")
+        );
+        assert_eq!(
+            period_start(d("1969-12-31"), TimeUnit::Week, MergePeriod::Unit),
+            d("1969-12-29")
+        );
+        assert_eq!(
+            period_start(d("2024-02-29"), TimeUnit::Month, MergePeriod::Unit),
+            d("2024-02-01")
+        );
+        assert_eq!(
+            period_start(d("2024-02-29"), TimeUnit::Month, MergePeriod::Day),
+            d("2024-02-29")
+        );
+    }
+}
