@@ -790,3 +790,26 @@ fn calibration_report() {
         }
     }
 }
+
+#[test]
+#[ignore = "temporary"]
+fn tmp_big() {
+    let n: usize = std::env::var("DEMO_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
+    let dir = PathBuf::from("/tmp/demo-big");
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = std::time::Instant::now();
+    let fmts: Vec<Format> = match std::env::var("DEMO_FMT").as_deref() {
+        Ok("csv") => vec![Format::Csv],
+        Ok("parquet") => vec![Format::Parquet],
+        _ => BOTH.to_vec(),
+    };
+    let out = generate(&dir, &config(42, n, true), &fmts, &NoProgress).expect("gen");
+    println!(
+        "{n} orders_only: {:?} {:?}",
+        started.elapsed(),
+        out.tables[0].rows
+    );
+}

@@ -138,9 +138,11 @@ periods AS (
   FROM purchases WHERE period <= {end_period}
   GROUP BY customer_id, period
 ),
+-- Repeat-purchase value = total - first, summed in decimal so that the subtraction is exact.
 customers AS (
   SELECT customer_id, COUNT(*) AS n, MIN(period) AS first_period, MAX(period) AS last_period,
-         SUM(value) AS total, FIRST_VALUE(value ORDER BY period) AS first_value
+         SUM(CAST(value AS DECIMAL(38, 10))) AS total,
+         FIRST_VALUE(CAST(value AS DECIMAL(38, 10)) ORDER BY period) AS first_value
   FROM periods GROUP BY customer_id
 )",
         purchase = purchase_predicate(),
@@ -175,7 +177,7 @@ SELECT c.customer_id,
   CAST(c.n - 1 AS BIGINT) AS frequency,
   CAST(c.last_period - c.first_period AS DOUBLE) / {unit:?} AS recency,
   CAST({end_period} - c.first_period AS DOUBLE) / {unit:?} AS \"T\",
-  CASE WHEN c.n > 1 THEN (c.total - c.first_value) / CAST(c.n - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
+  CASE WHEN c.n > 1 THEN CAST(c.total - c.first_value AS DOUBLE) / CAST(c.n - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
     ));
     if let Some(end) = holdout_end {
         let duration = f64::from(end - calibration_end) / unit;

@@ -158,11 +158,11 @@ impl TextSource {
             })?;
             header.push(name.to_string());
         }
-        let looks_like_data = header.iter().all(|h| {
-            !h.is_empty()
-                && (parse_number(h, Locale::DecimalPoint).is_ok()
-                    || DateFormat::Iso.parse_micros(h).is_some()
-                    || DateFormat::Compact.parse_micros(h).is_some())
+        // Column names are words; a first row holding a number or a date is data.
+        let looks_like_data = header.iter().any(|h| {
+            parse_number(h, Locale::DecimalPoint).is_ok()
+                || DateFormat::Iso.parse_micros(h).is_some()
+                || DateFormat::Compact.parse_micros(h).is_some()
         });
         if looks_like_data {
             return Err(input_error(

@@ -93,6 +93,13 @@ pub fn infer_format<'a>(samples: impl IntoIterator<Item = &'a str>) -> Result<Da
         .map(|(f, _)| f)
         .collect();
     if winners.contains(&&DateFormat::DayFirst) && winners.contains(&&DateFormat::MonthFirst) {
+        // Dotted dates (05.03.2024) are day-first wherever they are written.
+        if samples
+            .iter()
+            .all(|s| s.split_whitespace().next().is_some_and(|d| d.contains('.')))
+        {
+            return Ok(DateFormat::DayFirst);
+        }
         return Err(format!(
             "dates such as `{}` read both day-first and month-first; say which with --date-format \"%d/%m/%Y\" or \"%m/%d/%Y\"",
             samples[0]
@@ -394,6 +401,7 @@ mod tests {
             infer_format(["12/25/2024", "01/02/2024"]),
             Ok(DateFormat::MonthFirst)
         );
+        assert_eq!(infer_format(["05.03.2024"]), Ok(DateFormat::DayFirst));
         let err = infer_format(["01/02/2024", "03/04/2024"]).unwrap_err();
         assert!(err.contains("--date-format"), "{err}");
         let err = infer_format(["March 5th", "April 1st"]).unwrap_err();

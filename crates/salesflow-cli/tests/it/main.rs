@@ -1,0 +1,7 @@
+//! The integration tests: the real `salesflow` executable driven as a user would.
+
+mod bad_input;
+mod cdnow;
+mod cleaning;
+mod sql;
+mod util;
