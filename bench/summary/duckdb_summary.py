@@ -97,6 +97,7 @@ FROM days
 JOIN firsts USING (customer_id)
 CROSS JOIN obs o
 GROUP BY days.customer_id, first_d, o.end_d
+ORDER BY days.customer_id
 """
 
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use datafusion::arrow::array::{ArrayRef, StringBuilder};
-use datafusion::arrow::csv::{Writer as CsvWriter, WriterBuilder};
+use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -23,10 +23,10 @@ use crate::tables::Table;
 /// Rows per Parquet row group.
 pub(crate) const ROW_GROUP_ROWS: usize = 1_000_000;
 
-/// An open CSV file.
+/// An open CSV file; chunks arrive already encoded (see [`csv_bytes`]).
 pub(crate) struct CsvSink {
     path: PathBuf,
-    writer: CsvWriter<BufWriter<File>>,
+    file: BufWriter<File>,
 }
 
 /// An open Parquet file.
@@ -43,14 +43,38 @@ fn create(path: &Path) -> Result<BufWriter<File>, DemoError> {
     Ok(BufWriter::with_capacity(1 << 20, file))
 }
 
-/// Opens `path` for CSV output.
-pub(crate) fn open_csv(path: PathBuf) -> Result<CsvSink, DemoError> {
-    let writer = WriterBuilder::new()
-        .with_header(true)
+fn csv_builder() -> WriterBuilder {
+    WriterBuilder::new()
         .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%SZ".to_string())
         .with_date_format("%Y-%m-%d".to_string())
-        .build(create(&path)?);
-    Ok(CsvSink { path, writer })
+}
+
+/// Encodes a batch as CSV rows without a header. Encoding batches separately
+/// and concatenating the bytes gives the same file as one streaming writer.
+pub(crate) fn csv_bytes(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
+    let mut writer = csv_builder()
+        .with_header(false)
+        .build(Vec::with_capacity(batch.num_rows() * 64));
+    writer.write(batch)?;
+    Ok(writer.into_inner())
+}
+
+/// Opens `path` for CSV output of `table` and writes the header row.
+pub(crate) fn open_csv(path: PathBuf, table: Table) -> Result<CsvSink, DemoError> {
+    let mut file = create(&path)?;
+    let mut header = csv_builder().with_header(true).build(Vec::new());
+    header
+        .write(&RecordBatch::new_empty(table.schema()))
+        .map_err(|source| DemoError::Arrow {
+            path: path.clone(),
+            source,
+        })?;
+    file.write_all(&header.into_inner())
+        .map_err(|source| DemoError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(CsvSink { path, file })
 }
 
 /// Opens `path` for Parquet output of `table`.
@@ -74,21 +98,20 @@ pub(crate) fn open_parquet(path: PathBuf, table: Table) -> Result<ParquetSink, D
 }
 
 impl CsvSink {
-    /// Appends a batch (the header is written with the first batch, even an empty one).
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), DemoError> {
-        self.writer.write(batch).map_err(|source| DemoError::Arrow {
+    /// Appends encoded rows.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), DemoError> {
+        self.file.write_all(bytes).map_err(|source| DemoError::Io {
             path: self.path.clone(),
             source,
         })
     }
 
     /// Flushes and closes the file.
-    pub(crate) fn close(self) -> Result<(), DemoError> {
-        let path = self.path;
-        let mut inner = self.writer.into_inner();
-        inner
-            .flush()
-            .map_err(|source| DemoError::Io { path, source })
+    pub(crate) fn close(mut self) -> Result<(), DemoError> {
+        self.file.flush().map_err(|source| DemoError::Io {
+            path: self.path,
+            source,
+        })
     }
 }
 
@@ -125,12 +148,25 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    /// Writes one batch of `table`.
-    pub(crate) fn emit(&mut self, table: Table, batch: RecordBatch) -> Result<(), DemoError> {
+    /// Writes one batch of `table`; `csv` is its CSV encoding if the caller
+    /// already made it (it is encoded here otherwise, when CSV is wanted).
+    pub(crate) fn emit(
+        &mut self,
+        table: Table,
+        batch: RecordBatch,
+        csv: Option<Vec<u8>>,
+    ) -> Result<(), DemoError> {
         let i = table.index();
         self.rows[i] += batch.num_rows() as u64;
         if let Some(sink) = self.csv.get_mut(i).and_then(Option::as_mut) {
-            sink.write(&batch)?;
+            let bytes = match csv {
+                Some(bytes) => bytes,
+                None => csv_bytes(&batch).map_err(|source| DemoError::Arrow {
+                    path: sink.path.clone(),
+                    source,
+                })?,
+            };
+            sink.write(&bytes)?;
         }
         if let Some(tx) = &self.parquet
             && batch.num_rows() > 0

@@ -46,8 +46,10 @@ impl Dataset {
         let config = SessionConfig::new()
             .with_target_partitions(threads.max(1))
             .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_udaf(crate::udaf::value_at_min());
         Dataset {
-            ctx: SessionContext::new_with_config(config),
+            ctx,
             tables: BTreeMap::new(),
             threads: threads.max(1),
         }

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod report;
 pub mod stats;
 pub mod summary;
+pub mod udaf;
 
 pub use dataset::{Dataset, default_threads};
 pub use error::{EngineError, InputError, Location, Result};

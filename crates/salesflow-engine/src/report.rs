@@ -50,6 +50,36 @@ pub enum IssueKind {
     Outlier,
 }
 
+impl Action {
+    /// The lower-case name used in the JSON report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Rejected => "rejected",
+            Action::Removed => "removed",
+            Action::Repaired => "repaired",
+            Action::Flagged => "flagged",
+        }
+    }
+}
+
+impl IssueKind {
+    /// The snake_case name used in the JSON report.
+    pub fn label(self) -> &'static str {
+        match self {
+            IssueKind::MissingValue => "missing_value",
+            IssueKind::Unparseable => "unparseable",
+            IssueKind::WrongFieldCount => "wrong_field_count",
+            IssueKind::InvalidUtf8 => "invalid_utf8",
+            IssueKind::ExactDuplicate => "exact_duplicate",
+            IssueKind::ConflictingDuplicate => "conflicting_duplicate",
+            IssueKind::PossibleDuplicate => "possible_duplicate",
+            IssueKind::NegativeAmount => "negative_amount",
+            IssueKind::RefundWithoutStatus => "refund_without_status",
+            IssueKind::Outlier => "outlier",
+        }
+    }
+}
+
 /// One row's entry in the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RowIssue {
@@ -144,7 +174,7 @@ pub struct TableReport {
 }
 
 impl TableReport {
-    /// Adds issues and recounts the totals from them and from `rows_kept`.
+    /// Sorts the entries by line and recounts the totals from them.
     pub(crate) fn recount(&mut self) {
         self.issues.sort_by_key(|i| (i.line, i.action));
         let mut rows = BTreeMap::<Action, std::collections::BTreeSet<u64>>::new();
@@ -222,5 +252,37 @@ impl CleaningReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_match_the_json_names() {
+        let kinds = [
+            IssueKind::MissingValue,
+            IssueKind::Unparseable,
+            IssueKind::WrongFieldCount,
+            IssueKind::InvalidUtf8,
+            IssueKind::ExactDuplicate,
+            IssueKind::ConflictingDuplicate,
+            IssueKind::PossibleDuplicate,
+            IssueKind::NegativeAmount,
+            IssueKind::RefundWithoutStatus,
+            IssueKind::Outlier,
+        ];
+        for kind in kinds {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.label());
+        }
+        for action in [
+            Action::Rejected,
+            Action::Removed,
+            Action::Repaired,
+            Action::Flagged,
+        ] {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.label());
+        }
     }
 }

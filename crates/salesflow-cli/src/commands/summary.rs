@@ -101,8 +101,19 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         facts: args.facts,
     };
     let rt = super::runtime()?;
+    let clock = std::time::Instant::now();
+    let timings = std::env::var_os("SALESFLOW_TIMINGS").is_some();
     let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
+    if timings {
+        eprintln!(
+            "[timing] summary query: {:.3}s",
+            clock.elapsed().as_secs_f64()
+        );
+    }
     output::write_file(&args.out, &summary.schema, &summary.batches)?;
+    if timings {
+        eprintln!("[timing] written: {:.3}s", clock.elapsed().as_secs_f64());
+    }
     if !global.quiet {
         let holdout = summary
             .holdout_end

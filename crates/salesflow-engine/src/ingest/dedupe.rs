@@ -7,13 +7,13 @@
 use std::collections::HashSet;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::datatypes::UInt64Type;
+use datafusion::arrow::datatypes::{SchemaRef, UInt64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 
 use super::builders::LINE_COLUMN;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::report::{Action, IssueKind, RowIssue};
 
 /// How rows that collide are treated.
@@ -45,6 +45,7 @@ fn scalar(batches: &[RecordBatch], col: usize, r: RowRef) -> ScalarValue {
 pub(crate) fn dedupe(
     batches: Vec<RecordBatch>,
     identity: Identity<'_>,
+    threads: usize,
 ) -> Result<(Vec<RecordBatch>, Vec<RowIssue>)> {
     let Some(first) = batches.first() else {
         return Ok((batches, Vec::new()));
@@ -64,126 +65,79 @@ pub(crate) fn dedupe(
         }
         Identity::WholeRow => value_cols.clone(),
     };
-    let state = RandomState::with_seed(0x5a1e5f10);
-    let mut refs = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
-    let mut hashes = Vec::new();
-    for (b, batch) in batches.iter().enumerate() {
-        let arrays: Vec<ArrayRef> = key_cols.iter().map(|i| batch.column(*i).clone()).collect();
-        hashes.clear();
-        hashes.resize(batch.num_rows(), 0);
-        create_hashes(&arrays, &state, &mut hashes)?;
-        for (row, hash) in hashes.iter().enumerate() {
-            // Rows with an empty key have no identity to duplicate.
-            if matches!(identity, Identity::Key(_)) && arrays.iter().any(|a| a.is_null(row)) {
-                continue;
-            }
-            refs.push(RowRef {
-                hash: *hash,
-                batch: b as u32,
-                row: row as u32,
-            });
+    // Hash every row's key on all cores, into one bucket per core by hash, so that rows with
+    // equal keys meet in the same bucket; then sort and scan each bucket on its own core.
+    let threads = threads.clamp(1, batches.len());
+    let key_only = matches!(identity, Identity::Key(_));
+    let hashed: Vec<Result<Vec<Vec<RowRef>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (batches, key_cols) = (&batches, &key_cols);
+                scope.spawn(move || -> Result<Vec<Vec<RowRef>>> {
+                    let state = RandomState::with_seed(0x5a1e5f10);
+                    let mut buckets: Vec<Vec<RowRef>> = vec![Vec::new(); threads];
+                    let mut hashes = Vec::new();
+                    for (b, batch) in batches.iter().enumerate().skip(t).step_by(threads) {
+                        let arrays: Vec<ArrayRef> =
+                            key_cols.iter().map(|i| batch.column(*i).clone()).collect();
+                        hashes.clear();
+                        hashes.resize(batch.num_rows(), 0);
+                        create_hashes(&arrays, &state, &mut hashes)?;
+                        for (row, hash) in hashes.iter().enumerate() {
+                            // Rows with an empty key have no identity to duplicate.
+                            if key_only && arrays.iter().any(|a| a.is_null(row)) {
+                                continue;
+                            }
+                            buckets[(*hash % threads as u64) as usize].push(RowRef {
+                                hash: *hash,
+                                batch: b as u32,
+                                row: row as u32,
+                            });
+                        }
+                    }
+                    Ok(buckets)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(EngineError::Io {
+                        path: Default::default(),
+                        source: std::io::Error::other("a hashing thread panicked"),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut buckets: Vec<Vec<RowRef>> = vec![Vec::new(); threads];
+    for per_thread in hashed {
+        for (bucket, mut refs) in buckets.iter_mut().zip(per_thread?) {
+            bucket.append(&mut refs);
         }
     }
-    refs.sort_unstable_by_key(|r| (r.hash, r.batch, r.row));
-    let line_of = |r: RowRef| {
-        batches[r.batch as usize]
-            .column(line_idx)
-            .as_primitive::<UInt64Type>()
-            .value(r.row as usize)
-    };
+    let scanned: Vec<(Vec<RowIssue>, HashSet<(u32, u32)>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|mut refs| {
+                let (batches, key_cols, value_cols, identity, schema) =
+                    (&batches, &key_cols, &value_cols, &identity, &schema);
+                scope.spawn(move || {
+                    refs.sort_unstable_by_key(|r| (r.hash, r.batch, r.row));
+                    scan_bucket(
+                        &refs, batches, key_cols, value_cols, identity, schema, line_idx,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
     let mut issues = Vec::new();
     let mut removed: HashSet<(u32, u32)> = HashSet::new();
-    let mut start = 0;
-    while start < refs.len() {
-        let mut end = start + 1;
-        while end < refs.len() && refs[end].hash == refs[start].hash {
-            end += 1;
-        }
-        if end - start > 1 {
-            // Within a hash run, rows are in file order; group them by actual key.
-            let run = &refs[start..end];
-            let mut groups: Vec<(Vec<ScalarValue>, Vec<RowRef>)> = Vec::new();
-            for r in run {
-                let key: Vec<ScalarValue> =
-                    key_cols.iter().map(|c| scalar(&batches, *c, *r)).collect();
-                match groups.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, members)) => members.push(*r),
-                    None => groups.push((key, vec![*r])),
-                }
-            }
-            for (key, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
-                let kept = members[0];
-                let kept_line = line_of(kept);
-                let kept_values: Vec<ScalarValue> = value_cols
-                    .iter()
-                    .map(|c| scalar(&batches, *c, kept))
-                    .collect();
-                let key_text = key
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                for other in &members[1..] {
-                    let line = line_of(*other);
-                    let same = value_cols
-                        .iter()
-                        .zip(&kept_values)
-                        .all(|(c, v)| scalar(&batches, *c, *other) == *v);
-                    let issue = match (&identity, same) {
-                        (Identity::WholeRow, _) => RowIssue {
-                            line,
-                            column: None,
-                            action: Action::Flagged,
-                            kind: IssueKind::PossibleDuplicate,
-                            value: None,
-                            message: format!(
-                                "identical to line {kept_line}; kept, as the table has no key to tell two real events apart (add an id column to deduplicate)"
-                            ),
-                        },
-                        (Identity::Key(_), true) => {
-                            removed.insert((other.batch, other.row));
-                            RowIssue {
-                                line,
-                                column: None,
-                                action: Action::Removed,
-                                kind: IssueKind::ExactDuplicate,
-                                value: Some(key_text.clone()),
-                                message: format!("exact duplicate of line {kept_line}"),
-                            }
-                        }
-                        (Identity::Key(names), false) => {
-                            let differing: Vec<String> = value_cols
-                                .iter()
-                                .zip(&kept_values)
-                                .filter(|(c, v)| scalar(&batches, **c, *other) != **v)
-                                .map(|(c, v)| {
-                                    format!(
-                                        "{} {} vs {}",
-                                        schema.field(*c).name(),
-                                        v,
-                                        scalar(&batches, *c, *other)
-                                    )
-                                })
-                                .collect();
-                            RowIssue {
-                                line,
-                                column: None,
-                                action: Action::Flagged,
-                                kind: IssueKind::ConflictingDuplicate,
-                                value: Some(key_text.clone()),
-                                message: format!(
-                                    "{} {key_text} also on line {kept_line} with other values ({}); both kept: fix the export",
-                                    names.join("+"),
-                                    differing.join("; ")
-                                ),
-                            }
-                        }
-                    };
-                    issues.push(issue);
-                }
-            }
-        }
-        start = end;
+    for (mut bucket_issues, bucket_removed) in scanned {
+        issues.append(&mut bucket_issues);
+        removed.extend(bucket_removed);
     }
     if removed.is_empty() {
         return Ok((batches, issues));
@@ -198,4 +152,99 @@ pub(crate) fn dedupe(
         )?);
     }
     Ok((out, issues))
+}
+
+/// Finds the duplicates among rows sorted by hash: exact ones to remove, the others to flag.
+fn scan_bucket(
+    refs: &[RowRef],
+    batches: &[RecordBatch],
+    key_cols: &[usize],
+    value_cols: &[usize],
+    identity: &Identity<'_>,
+    schema: &SchemaRef,
+    line_idx: usize,
+) -> (Vec<RowIssue>, HashSet<(u32, u32)>) {
+    let line_of = |r: RowRef| {
+        batches[r.batch as usize]
+            .column(line_idx)
+            .as_primitive::<UInt64Type>()
+            .value(r.row as usize)
+    };
+    let mut issues = Vec::new();
+    let mut removed = HashSet::new();
+    for run in refs
+        .chunk_by(|a, b| a.hash == b.hash)
+        .filter(|run| run.len() > 1)
+    {
+        // Within a hash run rows are in file order; group them by their actual key.
+        let mut groups: Vec<(Vec<ScalarValue>, Vec<RowRef>)> = Vec::new();
+        for r in run {
+            let key: Vec<ScalarValue> = key_cols.iter().map(|c| scalar(batches, *c, *r)).collect();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(*r),
+                None => groups.push((key, vec![*r])),
+            }
+        }
+        for (key, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+            let kept = members[0];
+            let kept_line = line_of(kept);
+            let kept_values: Vec<ScalarValue> = value_cols
+                .iter()
+                .map(|c| scalar(batches, *c, kept))
+                .collect();
+            let key_text = key
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            for other in &members[1..] {
+                let line = line_of(*other);
+                let differing: Vec<String> = value_cols
+                    .iter()
+                    .zip(&kept_values)
+                    .filter_map(|(c, v)| {
+                        let mine = scalar(batches, *c, *other);
+                        (mine != *v).then(|| format!("{} {v} vs {mine}", schema.field(*c).name()))
+                    })
+                    .collect();
+                let issue = match identity {
+                    Identity::WholeRow => RowIssue {
+                        line,
+                        column: None,
+                        action: Action::Flagged,
+                        kind: IssueKind::PossibleDuplicate,
+                        value: None,
+                        message: format!(
+                            "identical to line {kept_line}; kept, as the table has no key to tell two real events apart (add an id column to deduplicate)"
+                        ),
+                    },
+                    Identity::Key(_) if differing.is_empty() => {
+                        removed.insert((other.batch, other.row));
+                        RowIssue {
+                            line,
+                            column: None,
+                            action: Action::Removed,
+                            kind: IssueKind::ExactDuplicate,
+                            value: Some(key_text.clone()),
+                            message: format!("exact duplicate of line {kept_line}"),
+                        }
+                    }
+                    Identity::Key(names) => RowIssue {
+                        line,
+                        column: None,
+                        action: Action::Flagged,
+                        kind: IssueKind::ConflictingDuplicate,
+                        value: Some(key_text.clone()),
+                        message: format!(
+                            "{} {key_text} also on line {kept_line} with other values ({}); both kept: fix the export",
+                            names.join("+"),
+                            differing.join("; ")
+                        ),
+                    },
+                };
+                issues.push(issue);
+            }
+        }
+    }
+    (issues, removed)
 }

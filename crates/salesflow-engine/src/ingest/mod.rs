@@ -84,6 +84,12 @@ pub fn load_table(
         });
     }
     let format = FileFormat::of(path);
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("SALESFLOW_TIMINGS").is_some() {
+            eprintln!("[timing] {what}: {:.3}s", clock.elapsed().as_secs_f64());
+        }
+    };
     let (mut plan, schema, parsed_batches, mut issues, rows_read) = match format {
         FileFormat::Csv => {
             let source =
@@ -154,6 +160,7 @@ pub fn load_table(
             (plan, schema, batches, issues, total)
         }
     };
+    lap("parsed");
     if rows_read == 0 {
         return Err(EngineError::input(
             Location {
@@ -171,6 +178,7 @@ pub fn load_table(
         issues.append(&mut rule_issues);
         batches.push(batch);
     }
+    lap("rules");
     let identity = match kind.key() {
         Some(key)
             if key.iter().all(|k| {
@@ -184,8 +192,9 @@ pub fn load_table(
         // Tables without a usable key: identical rows are only flagged.
         _ => dedupe::Identity::WholeRow,
     };
-    let (batches, mut dup_issues) = dedupe::dedupe(batches, identity)?;
+    let (batches, mut dup_issues) = dedupe::dedupe(batches, identity, threads)?;
     issues.append(&mut dup_issues);
+    lap("dedupe");
     for column in plan
         .columns
         .iter()
@@ -193,6 +202,7 @@ pub fn load_table(
     {
         issues.extend(outliers::flag(&batches, &column.name));
     }
+    lap("outliers");
     plan.note_formats();
     let (schema, batches) = drop_line_column(&schema, batches)?;
     let rows_kept = batches.iter().map(|b| b.num_rows() as u64).sum();
@@ -214,6 +224,7 @@ pub fn load_table(
     if kind == TableKind::Orders {
         report.not_purchases = count_not_purchases(&batches);
     }
+    lap("report");
     Ok(LoadedTable {
         kind,
         schema,

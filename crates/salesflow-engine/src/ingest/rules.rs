@@ -7,6 +7,7 @@
 //! status that says it is a purchase (e.g. `completed`) the row contradicts itself and is
 //! rejected.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder};
@@ -44,12 +45,18 @@ pub const REFUNDED: &str = "refunded";
 /// The canonical status of a cancelled order.
 pub const CANCELLED: &str = "cancelled";
 
-fn normalize_status(raw: &str) -> String {
-    let s = raw.trim().to_lowercase().replace([' ', '-'], "_");
-    if REFUND_WORDS.contains(&s.as_str()) {
-        REFUNDED.to_string()
-    } else if CANCEL_WORDS.contains(&s.as_str()) {
-        CANCELLED.to_string()
+fn normalize_status(raw: &str) -> Cow<'_, str> {
+    let raw = raw.trim();
+    // Most exports already write lower-case words: no allocation for them.
+    let s: Cow<'_, str> = if raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.to_lowercase().replace([' ', '-'], "_"))
+    };
+    if REFUND_WORDS.contains(&s.as_ref()) {
+        Cow::Borrowed(REFUNDED)
+    } else if CANCEL_WORDS.contains(&s.as_ref()) {
+        Cow::Borrowed(CANCELLED)
     } else {
         s
     }
@@ -121,7 +128,7 @@ fn orders(batch: RecordBatch) -> datafusion::arrow::error::Result<(RecordBatch, 
             }
         }
         match status {
-            Some(s) => new_status.append_value(s),
+            Some(s) => new_status.append_value(s.as_ref()),
             None => new_status.append_null(),
         }
         keep.append_value(kept);

@@ -1,0 +1,286 @@
+//! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"; Fader & Hardie 2013
+//! note "The Gamma-Gamma model of monetary value"): a customer's transaction values are
+//! Gamma(p, ν) with ν ~ Gamma(q, γ), independent of the purchase process.
+//!
+//! lifetimes calls γ `v`. Here q is constrained to q > 1 (the optimiser works on ln(q − 1)):
+//! the population mean spend γp/(q − 1) only exists for q > 1, so every expected spend this
+//! module returns is finite and non-negative.
+
+use super::RepeatPurchaseModel;
+use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, fit_model};
+use super::special::ln_gamma;
+use super::summary::SpendRow;
+use crate::error::{ModelError, non_negative, positive};
+
+/// Model name used in [`FitResult::model`].
+pub const MODEL: &str = "gamma_gamma";
+
+const MAP: ParamMap = ParamMap {
+    names: &["p", "q", "gamma"],
+    offsets: &[0.0, 1.0, 0.0],
+};
+
+/// Longest CLV horizon accepted, in months.
+pub const MAX_MONTHS: u32 = 12_000;
+
+/// |correlation| between frequency and spend above which the fit carries a warning.
+pub const CORRELATION_WARNING: f64 = 0.3;
+
+struct Lik {
+    /// (x, m, w) of repeat buyers, sorted by x.
+    rows: Vec<(f64, f64, f64)>,
+    /// Distinct x with their total weight (the lnΓ terms depend on x only).
+    xs: Vec<(f64, f64)>,
+    n: f64,
+}
+
+impl Objective for Lik {
+    fn value(&self, v: &[f64]) -> f64 {
+        let (p, q, g) = (v[0].exp(), 1.0 + v[1].exp(), v[2].exp());
+        if !(p.is_finite() && q.is_finite() && g.is_finite() && p > 0.0 && g > 0.0) {
+            return f64::NAN;
+        }
+        let (lg_q, ln_g) = (ln_gamma(q), g.ln());
+        let mut ll = Sum::default();
+        for &(x, w) in &self.xs {
+            let px = p * x;
+            ll.add(w * (ln_gamma(px + q) - ln_gamma(px) - lg_q + q * ln_g + px * x.ln()));
+        }
+        for &(x, m, w) in &self.rows {
+            let px = p * x;
+            ll.add(w * ((px - 1.0) * m.ln() - (px + q) * (x * m + g).ln()));
+        }
+        -ll.value() / self.n
+    }
+}
+
+/// Fit the Gamma-Gamma model on customers' repeat-purchase spend.
+///
+/// Rows with frequency 0 are excluded (they have no repeat purchase to average); their weight
+/// is reported as the diagnostic `excluded_weight`. The weighted Pearson correlation between
+/// frequency and monetary value over the repeat buyers is reported as
+/// `frequency_monetary_correlation`, with a warning when its magnitude exceeds
+/// [`CORRELATION_WARNING`]: the model assumes spend is independent of purchase frequency.
+pub fn fit(rows: &[SpendRow], opts: &FitOptions) -> Result<FitResult, ModelError> {
+    let mut data = Vec::with_capacity(rows.len());
+    let mut excluded = 0.0;
+    for (i, r) in rows.iter().enumerate() {
+        let bad = |field, value, hint| {
+            Err(ModelError::InvalidInput {
+                row: i,
+                field,
+                value,
+                hint,
+            })
+        };
+        if !(r.weight.is_finite() && r.weight >= 0.0) {
+            return bad("weight", r.weight, "weights must be finite and >= 0");
+        }
+        if !(r.frequency.is_finite() && r.frequency >= 0.0) {
+            return bad("frequency", r.frequency, "must be finite and >= 0");
+        }
+        if r.frequency == 0.0 {
+            excluded += r.weight;
+            continue;
+        }
+        if !(r.monetary_value.is_finite() && r.monetary_value > 0.0) {
+            return bad(
+                "monetary_value",
+                r.monetary_value,
+                "a repeat buyer's mean spend must be finite and > 0 (drop refunds or zero-value orders first)",
+            );
+        }
+        if r.weight > 0.0 {
+            data.push((r.frequency, r.monetary_value, r.weight));
+        }
+    }
+    let n: f64 = data.iter().map(|r| r.2).sum();
+    if data.is_empty() || !(n > 0.0 && n.is_finite()) {
+        return Err(ModelError::EmptyInput {
+            what: "Gamma-Gamma rows with frequency > 0",
+        });
+    }
+    let mean_m = data.iter().map(|r| r.1 * r.2).sum::<f64>() / n;
+    let corr = weighted_correlation(&data);
+    let starts = vec![
+        vec![0.0, 0.0, mean_m.ln()],
+        vec![4f64.ln(), 2f64.ln(), (mean_m * 0.5).ln()],
+    ];
+    data.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut xs: Vec<(f64, f64)> = Vec::new();
+    for &(x, _, w) in &data {
+        match xs.last_mut() {
+            Some(last) if last.0 == x => last.1 += w,
+            _ => xs.push((x, w)),
+        }
+    }
+    let lik = Lik { rows: data, xs, n };
+    let mut fit = fit_model(MODEL, &MAP, &lik, n, &starts, opts)?;
+    fit.diagnostics.push(("excluded_weight", excluded));
+    if let Some(c) = corr {
+        fit.diagnostics.push(("frequency_monetary_correlation", c));
+        if c.abs() > CORRELATION_WARNING {
+            fit.warnings.push(format!(
+                "frequency and monetary value are correlated (r = {c:.3}, |r| > {CORRELATION_WARNING}): \
+                 the Gamma-Gamma independence assumption is doubtful, treat spend predictions with care"
+            ));
+        }
+    }
+    Ok(fit)
+}
+
+/// Weighted Pearson correlation of (x, m); `None` if either has zero variance.
+fn weighted_correlation(rows: &[(f64, f64, f64)]) -> Option<f64> {
+    let n: f64 = rows.iter().map(|r| r.2).sum();
+    let mx = rows.iter().map(|r| r.0 * r.2).sum::<f64>() / n;
+    let mm = rows.iter().map(|r| r.1 * r.2).sum::<f64>() / n;
+    let (mut sxx, mut smm, mut sxm) = (0.0, 0.0, 0.0);
+    for &(x, m, w) in rows {
+        sxx += w * (x - mx) * (x - mx);
+        smm += w * (m - mm) * (m - mm);
+        sxm += w * (x - mx) * (m - mm);
+    }
+    let c = sxm / (sxx * smm).sqrt();
+    (sxx > 0.0 && smm > 0.0 && c.is_finite()).then_some(c.clamp(-1.0, 1.0))
+}
+
+/// The time unit of the purchase model's data, for the monthly CLV sum. The number of
+/// periods per month is lifetimes' `freq` factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Hours: 720 per month.
+    Hours,
+    /// Days: 30 per month.
+    Days,
+    /// Weeks: 4.345 per month.
+    Weeks,
+    /// Months.
+    Months,
+}
+
+impl TimeUnit {
+    /// Periods of this unit in a month, as lifetimes counts them.
+    pub fn periods_per_month(self) -> f64 {
+        match self {
+            TimeUnit::Hours => 720.0,
+            TimeUnit::Days => 30.0,
+            TimeUnit::Weeks => 4.345,
+            TimeUnit::Months => 1.0,
+        }
+    }
+}
+
+/// Gamma-Gamma parameters (q > 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaGamma {
+    /// Shape of the per-transaction spend distribution.
+    pub p: f64,
+    /// Shape of the customers' scale distribution, > 1.
+    pub q: f64,
+    /// Scale of the customers' scale distribution (lifetimes' `v`), in currency units.
+    pub gamma: f64,
+}
+
+impl GammaGamma {
+    /// Parameters: p, γ finite and > 0, q finite and > 1.
+    pub fn new(p: f64, q: f64, gamma: f64) -> Result<Self, ModelError> {
+        if !(q.is_finite() && q > 1.0) {
+            return Err(ModelError::InvalidParameter {
+                name: "q",
+                value: q,
+                hint: "must be finite and > 1 (otherwise mean spend is infinite)",
+            });
+        }
+        Ok(GammaGamma {
+            p: positive("p", p)?,
+            q,
+            gamma: positive("gamma", gamma)?,
+        })
+    }
+
+    /// The estimates of a Gamma-Gamma fit.
+    pub fn from_fit(fit: &FitResult) -> Result<Self, ModelError> {
+        let v = fit.expect(MODEL)?;
+        GammaGamma::new(v[0], v[1], v[2])
+    }
+
+    /// Population mean spend per transaction, γp/(q − 1).
+    pub fn mean_spend(&self) -> f64 {
+        self.gamma * self.p / (self.q - 1.0)
+    }
+
+    /// E(M | x, m̄): expected mean transaction value of a customer with `frequency` repeat
+    /// purchases averaging `monetary_value` (lifetimes' `conditional_expected_average_profit`):
+    /// (γp + p x m̄)/(p x + q − 1). Frequency 0 gives the population mean. Currency units.
+    pub fn expected_average_spend(
+        &self,
+        frequency: f64,
+        monetary_value: f64,
+    ) -> Result<f64, ModelError> {
+        let x = non_negative("frequency", frequency)?;
+        let m = non_negative("monetary_value", monetary_value)?;
+        let w = self.p * x / (self.p * x + self.q - 1.0);
+        let v = (1.0 - w) * self.mean_spend() + w * m;
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(ModelError::InvalidParameter {
+                name: "monetary_value",
+                value: m,
+                hint: "too large: the expected spend overflows f64",
+            })
+        }
+    }
+
+    /// Customer lifetime value exactly as lifetimes' `customer_lifetime_value` computes it:
+    ///
+    /// `CLV = Σ_{k=1..months} E(M) · (N(k·f) − N((k−1)·f)) / (1 + d)^k`
+    ///
+    /// where N(τ) is `model`'s conditional expected number of purchases in the next τ time
+    /// units, f = `time_unit.periods_per_month()` (the model's data are in `time_unit`),
+    /// d = `monthly_discount_rate` (per month, e.g. 0.01) and E(M) is
+    /// [`GammaGamma::expected_average_spend`]. Currency units, discounted to today.
+    #[allow(clippy::too_many_arguments)]
+    pub fn customer_lifetime_value<M: RepeatPurchaseModel + ?Sized>(
+        &self,
+        model: &M,
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        monetary_value: f64,
+        months: u32,
+        monthly_discount_rate: f64,
+        time_unit: TimeUnit,
+    ) -> Result<f64, ModelError> {
+        if !(monthly_discount_rate.is_finite() && monthly_discount_rate > -1.0) {
+            return Err(ModelError::InvalidParameter {
+                name: "monthly_discount_rate",
+                value: monthly_discount_rate,
+                hint: "must be finite and > -1",
+            });
+        }
+        if months > MAX_MONTHS {
+            return Err(ModelError::InvalidParameter {
+                name: "months",
+                value: f64::from(months),
+                hint: "at most 12,000 months (1,000 years)",
+            });
+        }
+        let spend = self.expected_average_spend(frequency, monetary_value)?;
+        let f = time_unit.periods_per_month();
+        let mut clv = 0.0;
+        let mut prev = 0.0;
+        for k in 1..=months {
+            let i = f64::from(k) * f;
+            let cum = model.expected_purchases(i, frequency, recency, age)?;
+            let prev_cum = if k == 1 {
+                model.expected_purchases(i - f, frequency, recency, age)?
+            } else {
+                prev
+            };
+            clv += spend * (cum - prev_cum) / (1.0 + monthly_discount_rate).powf(i / f);
+            prev = cum;
+        }
+        Ok(clv)
+    }
+}
