@@ -61,32 +61,28 @@ enum Parsed {
     Boolean(bool),
 }
 
-/// Something that hands out a row's fields by index.
+/// Something that hands out a row's fields by index, already checked to be UTF-8.
 pub(crate) trait Fields {
     fn len(&self) -> usize;
-    fn get(&self, i: usize) -> &[u8];
+    fn get(&self, i: usize) -> &str;
 }
 
-impl Fields for csv::ByteRecord {
+impl Fields for csv::StringRecord {
     fn len(&self) -> usize {
-        csv::ByteRecord::len(self)
+        csv::StringRecord::len(self)
     }
-    fn get(&self, i: usize) -> &[u8] {
-        csv::ByteRecord::get(self, i).unwrap_or_default()
+    fn get(&self, i: usize) -> &str {
+        csv::StringRecord::get(self, i).unwrap_or_default()
     }
 }
 
-impl Fields for Vec<&[u8]> {
+impl Fields for Vec<&str> {
     fn len(&self) -> usize {
-        <[&[u8]]>::len(self)
+        <[&str]>::len(self)
     }
-    fn get(&self, i: usize) -> &[u8] {
+    fn get(&self, i: usize) -> &str {
         self[i]
     }
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    b.trim_ascii()
 }
 
 /// Fills typed builders from rows of text, rejecting rows that cannot be read.
@@ -155,6 +151,17 @@ impl<'a> RowBuilder<'a> {
         });
     }
 
+    /// Records a row that is not valid UTF-8 (in the file's field `field`).
+    pub fn push_invalid_utf8(&mut self, line: u64, field: usize, raw: &[u8]) {
+        self.rows_read += 1;
+        let column = self.columns.iter().find(|c| c.source == Some(field));
+        let name = column.map_or_else(|| format!("field {}", field + 1), |c| format!("`{}`", c.name));
+        let message = format!(
+            "{name} is not valid UTF-8 text; the file is probably Latin-1 or Windows-1252: convert it with `iconv -f WINDOWS-1252 -t UTF-8`"
+        );
+        self.reject(line, column, IssueKind::InvalidUtf8, Some(raw), message);
+    }
+
     /// Parses one row; commits it to the builders or records why not.
     pub fn push_row<F: Fields>(&mut self, fields: &F, line: u64) {
         self.rows_read += 1;
@@ -173,8 +180,7 @@ impl<'a> RowBuilder<'a> {
                 self.scratch.push(Parsed::Null);
                 continue;
             };
-            let raw = fields.get(index);
-            let text = trim(raw);
+            let text = fields.get(index).trim_ascii();
             if text.is_empty() {
                 if column.required {
                     let message = format!(
@@ -188,20 +194,6 @@ impl<'a> RowBuilder<'a> {
                 self.scratch.push(Parsed::Null);
                 continue;
             }
-            let Ok(text) = std::str::from_utf8(text) else {
-                let message = format!(
-                    "`{}` is not valid UTF-8 text; the file is probably Latin-1 or Windows-1252: convert it with `iconv -f WINDOWS-1252 -t UTF-8`",
-                    column.name
-                );
-                self.reject(
-                    line,
-                    Some(column),
-                    IssueKind::InvalidUtf8,
-                    Some(raw),
-                    message,
-                );
-                return;
-            };
             let parsed = match column.kind {
                 ValueKind::Id | ValueKind::Text => Ok(Parsed::Text(index)),
                 ValueKind::Timestamp | ValueKind::Date => {
@@ -247,7 +239,7 @@ impl<'a> RowBuilder<'a> {
             match (builder, *parsed) {
                 (Builder::Text(b), Parsed::Text(i)) => {
                     // Validated as UTF-8 above.
-                    b.append_value(std::str::from_utf8(trim(fields.get(i))).unwrap_or_default())
+                    b.append_value(fields.get(i).trim_ascii())
                 }
                 (Builder::Text(b), _) => b.append_null(),
                 (Builder::Timestamp(b), Parsed::Timestamp(v)) => b.append_value(v),

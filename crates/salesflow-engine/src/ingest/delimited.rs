@@ -325,18 +325,23 @@ impl TextSource {
     fn parse_chunk(&self, bytes: &[u8], first_line: u64, rows: &mut RowBuilder<'_>) {
         match self.delimiter {
             Delimiter::Whitespace => {
-                let mut line = first_line;
-                let mut fields: Vec<&[u8]> = Vec::new();
-                for text in bytes.split(|b| *b == b'\n') {
-                    fields.clear();
-                    fields.extend(
-                        text.split(|b| b.is_ascii_whitespace())
-                            .filter(|f| !f.is_empty()),
-                    );
-                    if !fields.is_empty() {
-                        rows.push_row(&fields, line);
+                let mut fields: Vec<&str> = Vec::new();
+                for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+                    let line = first_line + i as u64;
+                    match std::str::from_utf8(raw) {
+                        Ok(text) => {
+                            fields.clear();
+                            fields.extend(text.split_ascii_whitespace());
+                            if !fields.is_empty() {
+                                rows.push_row(&fields, line);
+                            }
+                        }
+                        Err(_) => {
+                            let parts: Vec<&[u8]> = raw.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect();
+                            let bad = parts.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
+                            rows.push_invalid_utf8(line, bad, parts.get(bad).copied().unwrap_or(raw));
+                        }
                     }
-                    line += 1;
                 }
             }
             Delimiter::Byte(d) => {
@@ -346,21 +351,24 @@ impl TextSource {
                     .delimiter(d)
                     .from_reader(bytes);
                 let mut record = csv::ByteRecord::new();
-                loop {
-                    match reader.read_byte_record(&mut record) {
-                        Ok(true) => {
-                            let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
-                            // A lone empty field is a blank line in disguise (e.g. "\r\n").
-                            if record.len() == 1 && record[0].trim_ascii().is_empty() {
-                                continue;
-                            }
-                            rows.push_row(&record, line);
+                // Byte records are checked for UTF-8 once each (not field by field) and turned
+                // into string records without copying.
+                while let Ok(true) = reader.read_byte_record(&mut record) {
+                    let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+                    // A lone empty field is a blank line in disguise (e.g. "\r\n").
+                    if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                        continue;
+                    }
+                    match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+                        Ok(text) => {
+                            rows.push_row(&text, line);
+                            record = text.into_byte_record();
                         }
-                        Ok(false) => break,
-                        Err(_) => {
-                            // csv-core only fails on I/O (none here) or UTF-8 in string records;
-                            // byte records never fail, so there is nothing to report.
-                            break;
+                        Err(e) => {
+                            let field = e.utf8_error().field();
+                            let raw = e.into_byte_record();
+                            rows.push_invalid_utf8(line, field, raw.get(field).unwrap_or_default());
+                            record = raw;
                         }
                     }
                 }
