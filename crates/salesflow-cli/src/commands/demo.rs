@@ -158,7 +158,11 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     ))?;
     println!("\nRevenue by channel (salesflow sql):");
     for batch in &channel {
-        let names = batch.column(0).as_string::<i32>();
+        let names = datafusion::arrow::compute::cast(
+            batch.column(0),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )?;
+        let names = names.as_string::<i32>();
         let counts = batch.column(1).as_primitive::<Int64Type>();
         let revenue = batch.column(2).as_primitive::<Float64Type>();
         for i in 0..batch.num_rows() {

@@ -337,9 +337,19 @@ impl TextSource {
                             }
                         }
                         Err(_) => {
-                            let parts: Vec<&[u8]> = raw.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).collect();
-                            let bad = parts.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0);
-                            rows.push_invalid_utf8(line, bad, parts.get(bad).copied().unwrap_or(raw));
+                            let parts: Vec<&[u8]> = raw
+                                .split(|b| b.is_ascii_whitespace())
+                                .filter(|f| !f.is_empty())
+                                .collect();
+                            let bad = parts
+                                .iter()
+                                .position(|f| std::str::from_utf8(f).is_err())
+                                .unwrap_or(0);
+                            rows.push_invalid_utf8(
+                                line,
+                                bad,
+                                parts.get(bad).copied().unwrap_or(raw),
+                            );
                         }
                     }
                 }

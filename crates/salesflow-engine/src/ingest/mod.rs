@@ -172,12 +172,7 @@ pub fn load_table(
             Some(format!("export {kind} again with its rows")),
         ));
     }
-    let mut batches = Vec::with_capacity(parsed_batches.len());
-    for batch in parsed_batches {
-        let (batch, mut rule_issues) = rules::apply(kind, batch)?;
-        issues.append(&mut rule_issues);
-        batches.push(batch);
-    }
+    let batches = apply_rules_parallel(kind, parsed_batches, threads, &mut issues)?;
     lap("rules");
     let identity = match kind.key() {
         Some(key)
@@ -231,6 +226,51 @@ pub fn load_table(
         batches,
         report,
     })
+}
+
+/// Applies the table's rules to every batch, on `threads` cores, keeping batch order.
+fn apply_rules_parallel(
+    kind: TableKind,
+    batches: Vec<RecordBatch>,
+    threads: usize,
+    issues: &mut Vec<crate::report::RowIssue>,
+) -> Result<Vec<RecordBatch>> {
+    let threads = threads.clamp(1, batches.len().max(1));
+    let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
+    let per = slots.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<(RecordBatch, Vec<crate::report::RowIssue>)>>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = slots
+                .chunks_mut(per)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter_mut()
+                            .filter_map(Option::take)
+                            .map(|b| rules::apply(kind, b).map_err(EngineError::from))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EngineError::Io {
+                            path: Default::default(),
+                            source: std::io::Error::other("a cleaning thread panicked"),
+                        })
+                    })
+                })
+                .collect()
+        });
+    let mut out = Vec::new();
+    for part in results {
+        for (batch, mut batch_issues) in part? {
+            issues.append(&mut batch_issues);
+            out.push(batch);
+        }
+    }
+    Ok(out)
 }
 
 fn with_file(e: EngineError, path: &Path) -> EngineError {
@@ -301,7 +341,7 @@ fn count_not_purchases(batches: &[RecordBatch]) -> std::collections::BTreeMap<St
         let Some(status) = batch.column_by_name("status") else {
             continue;
         };
-        let status = status.as_string::<i32>();
+        let status = status.as_string_view();
         for i in 0..status.len() {
             if status.is_valid(i) {
                 let s = status.value(i);

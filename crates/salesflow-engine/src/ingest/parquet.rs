@@ -14,9 +14,11 @@ use datafusion::arrow::array::{
     StringArray, TimestampMicrosecondBuilder, UInt64Array,
 };
 use datafusion::arrow::compute::{cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use salesflow_core::{Locale, ValueKind};
 
 use super::builders::arrow_type;
@@ -55,6 +57,22 @@ pub(crate) fn read(path: &Path, threads: usize) -> Result<(Vec<String>, Vec<Reco
         .iter()
         .map(|f| f.name().clone())
         .collect();
+    // Read text straight into string views, the type the cleaned tables use.
+    let view_schema = Arc::new(Schema::new(
+        builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 => {
+                    f.as_ref().clone().with_data_type(DataType::Utf8View)
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let options = ArrowReaderOptions::new().with_schema(view_schema);
+    let options = &options;
     let groups = builder.metadata().num_row_groups();
     drop(builder);
     let mut per_group: Vec<Result<Vec<RecordBatch>>> =
@@ -67,12 +85,15 @@ pub(crate) fn read(path: &Path, threads: usize) -> Result<(Vec<String>, Vec<Reco
                     let mut out = Vec::new();
                     for g in (t..groups).step_by(threads) {
                         let batches = (|| -> Result<Vec<RecordBatch>> {
-                            let reader = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                                .map_err(|e| io(path, e))?
-                                .with_row_groups(vec![g])
-                                .with_batch_size(64 * 1024)
-                                .build()
-                                .map_err(|e| io(path, e))?;
+                            let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(
+                                open()?,
+                                options.clone(),
+                            )
+                            .map_err(|e| io(path, e))?
+                            .with_row_groups(vec![g])
+                            .with_batch_size(64 * 1024)
+                            .build()
+                            .map_err(|e| io(path, e))?;
                             reader
                                 .collect::<std::result::Result<Vec<_>, _>>()
                                 .map_err(|e| io(path, e))

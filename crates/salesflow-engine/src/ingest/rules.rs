@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringViewBuilder};
 use datafusion::arrow::datatypes::Float64Type;
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::TableKind;
@@ -86,14 +86,19 @@ fn orders(batch: RecordBatch) -> datafusion::arrow::error::Result<(RecordBatch, 
     let lines = batch
         .column(line_idx)
         .as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
-    let statuses = batch.column(status_idx).as_string_opt::<i32>();
-    let mut new_status = StringBuilder::with_capacity(batch.num_rows(), batch.num_rows() * 9);
+    let statuses = batch.column(status_idx).as_string_view_opt();
+    let mut new_status = StringViewBuilder::with_capacity(batch.num_rows());
     let mut keep = BooleanBuilder::with_capacity(batch.num_rows());
     let mut issues = Vec::new();
+    // Most exports already write canonical statuses: then the column is kept as it is.
+    let mut changed = false;
     for row in 0..batch.num_rows() {
-        let status = statuses
-            .filter(|s| s.is_valid(row))
-            .map(|s| normalize_status(s.value(row)));
+        let status = statuses.filter(|s| s.is_valid(row)).map(|s| {
+            let raw = s.value(row);
+            let status = normalize_status(raw);
+            changed |= status != raw;
+            status
+        });
         let amount = amounts.value(row);
         let line = lines.value(row);
         let mut kept = true;
@@ -110,6 +115,7 @@ fn orders(batch: RecordBatch) -> datafusion::arrow::error::Result<(RecordBatch, 
                 });
                 new_status.append_value(REFUNDED);
                 keep.append_value(true);
+                changed = true;
                 continue;
             }
             Some(REFUNDED) | Some(CANCELLED) => {}
@@ -133,9 +139,13 @@ fn orders(batch: RecordBatch) -> datafusion::arrow::error::Result<(RecordBatch, 
         }
         keep.append_value(kept);
     }
-    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    columns[status_idx] = Arc::new(new_status.finish());
-    let batch = RecordBatch::try_new(schema, columns)?;
+    let batch = if changed {
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns[status_idx] = Arc::new(new_status.finish());
+        RecordBatch::try_new(schema, columns)?
+    } else {
+        batch
+    };
     let keep = keep.finish();
     if keep.true_count() == batch.num_rows() {
         return Ok((batch, issues));
