@@ -38,10 +38,10 @@ impl Progress for Bars {
                 .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(phase.to_string());
-        if let Ok(mut current) = self.current.lock() {
-            if let Some(old) = current.replace(bar) {
-                old.finish_and_clear();
-            }
+        if let Ok(mut current) = self.current.lock()
+            && let Some(old) = current.replace(bar)
+        {
+            old.finish_and_clear();
         }
     }
 

@@ -26,6 +26,9 @@ pub(crate) enum Identity<'a> {
     WholeRow,
 }
 
+/// What scanning one hash bucket finds: the entries, and the rows to remove.
+type BucketScan = (Vec<RowIssue>, HashSet<(u32, u32)>);
+
 #[derive(Clone, Copy)]
 struct RowRef {
     hash: u64,
@@ -117,7 +120,7 @@ pub(crate) fn dedupe(
             bucket.append(&mut refs);
         }
     }
-    let scanned: Vec<(Vec<RowIssue>, HashSet<(u32, u32)>)> = std::thread::scope(|scope| {
+    let scanned: Vec<BucketScan> = std::thread::scope(|scope| {
         let handles: Vec<_> = buckets
             .into_iter()
             .map(|mut refs| {
@@ -163,7 +166,7 @@ fn scan_bucket(
     identity: &Identity<'_>,
     schema: &SchemaRef,
     line_idx: usize,
-) -> (Vec<RowIssue>, HashSet<(u32, u32)>) {
+) -> BucketScan {
     let line_of = |r: RowRef| {
         batches[r.batch as usize]
             .column(line_idx)

@@ -22,6 +22,9 @@ use crate::error::{EngineError, Location, Result};
 use crate::parse::{DateFormat, parse_number};
 use crate::report::RowIssue;
 
+/// One chunk's rows, its entries, and how many rows it read.
+type ParsedChunk = (RecordBatch, Vec<RowIssue>, u64);
+
 /// A text file loaded in memory, with its header understood.
 pub(crate) struct TextSource {
     path: PathBuf,
@@ -280,7 +283,7 @@ impl TextSource {
         let chunks = self.chunks(target);
         progress.start(&format!("reading {}", self.path.display()), total as u64);
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<(RecordBatch, Vec<RowIssue>, u64)>>>> =
+        let results: Mutex<Vec<Option<Result<ParsedChunk>>>> =
             Mutex::new((0..chunks.len()).map(|_| None).collect());
         let header_len = self.header.len();
         std::thread::scope(|scope| {

@@ -228,6 +228,9 @@ pub fn load_table(
     })
 }
 
+/// A batch after the table's rules, with the entries they made.
+type CleanedBatch = (RecordBatch, Vec<crate::report::RowIssue>);
+
 /// Applies the table's rules to every batch, on `threads` cores, keeping batch order.
 fn apply_rules_parallel(
     kind: TableKind,
@@ -238,31 +241,30 @@ fn apply_rules_parallel(
     let threads = threads.clamp(1, batches.len().max(1));
     let mut slots: Vec<Option<RecordBatch>> = batches.into_iter().map(Some).collect();
     let per = slots.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<(RecordBatch, Vec<crate::report::RowIssue>)>>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = slots
-                .chunks_mut(per)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter_mut()
-                            .filter_map(Option::take)
-                            .map(|b| rules::apply(kind, b).map_err(EngineError::from))
-                            .collect::<Result<Vec<_>>>()
+    let results: Vec<Result<Vec<CleanedBatch>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = slots
+            .chunks_mut(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter_mut()
+                        .filter_map(Option::take)
+                        .map(|b| rules::apply(kind, b).map_err(EngineError::from))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(EngineError::Io {
+                        path: Default::default(),
+                        source: std::io::Error::other("a cleaning thread panicked"),
                     })
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(EngineError::Io {
-                            path: Default::default(),
-                            source: std::io::Error::other("a cleaning thread panicked"),
-                        })
-                    })
-                })
-                .collect()
-        });
+            })
+            .collect()
+    });
     let mut out = Vec::new();
     for part in results {
         for (batch, mut batch_issues) in part? {

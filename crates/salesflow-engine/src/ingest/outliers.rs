@@ -36,7 +36,7 @@ pub(crate) fn flag(batches: &[RecordBatch], column: &str) -> Vec<RowIssue> {
     for batch in batches {
         let values = batch.column(idx).as_primitive::<Float64Type>();
         for (i, v) in values.iter().enumerate() {
-            if (seen + i) % stride == 0
+            if (seen + i).is_multiple_of(stride)
                 && let Some(v) = v
                 && v > 0.0
             {

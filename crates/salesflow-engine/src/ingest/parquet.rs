@@ -139,9 +139,9 @@ pub(crate) fn convert(
         };
         let converted = convert_column(source, column, &target, locale, first_row, &mut bad)?;
         if column.required {
-            for row in 0..n {
-                if converted.is_null(row) && bad[row].is_none() {
-                    bad[row] = Some(RowIssue {
+            for (row, slot) in bad.iter_mut().enumerate() {
+                if converted.is_null(row) && slot.is_none() {
+                    *slot = Some(RowIssue {
                         line: first_row + row as u64,
                         column: Some(column.name.clone()),
                         action: Action::Rejected,
