@@ -43,13 +43,9 @@ impl Default for Dataset {
 impl Dataset {
     /// An empty data set whose queries use `threads` cores.
     pub fn new(threads: usize) -> Dataset {
-        let mut config = SessionConfig::new()
+        let config = SessionConfig::new()
             .with_target_partitions(threads.max(1))
             .with_information_schema(true);
-        // Data partitioned by customer stays so for group-bys by (customer, day) and by
-        // customer: moving 10 M rows again costs more than the parallelism gained, even on
-        // few cores (DataFusion's default keeps this for 4+ partitions only).
-        config.options_mut().optimizer.subset_repartition_threshold = 1;
         let ctx = SessionContext::new_with_config(config);
         ctx.register_udaf(crate::udaf::value_at_min());
         Dataset {

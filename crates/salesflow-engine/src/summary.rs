@@ -21,8 +21,6 @@ use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::logical_expr::Partitioning;
-use datafusion::prelude::col;
 use salesflow_core::{TableKind, TimeUnit};
 
 use crate::dataset::Dataset;
@@ -135,41 +133,22 @@ fn end_of_day_micros(day: i32) -> i64 {
     (i64::from(day) + 1) * MICROS_PER_DAY
 }
 
-/// The name the summary query gives its purchases input.
-pub const PURCHASES: &str = "__summary_purchases";
-
-/// The summary as two SQL statements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SummaryQuery {
-    /// Selects the purchases (one row per order) with their period; the engine
-    /// hash-partitions its result by customer and registers it as [`PURCHASES`].
-    pub purchases: String,
-    /// The summary over [`PURCHASES`].
-    pub summary: String,
-}
-
 /// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01).
-///
-/// The purchases are a separate statement so that the engine can partition them by customer
-/// once: every later group-by and join is by customer (first by customer and day), and with
-/// the input already partitioned by customer none of them needs to move rows again.
 pub fn summary_sql(
     options: &SummaryOptions,
     calibration_end: i32,
     holdout_end: Option<i32>,
-) -> SummaryQuery {
+) -> String {
     let unit = options.time_unit.days();
     let period = period_sql(options.time_unit, options.merge);
     let end_period = period_start(calibration_end, options.time_unit, options.merge);
     let last_micros = end_of_day_micros(holdout_end.unwrap_or(calibration_end));
-    let purchases = format!(
-        "SELECT customer_id, {period} AS period, amount, ordered_at
-  FROM orders
-  WHERE {purchase} AND CAST(ordered_at AS BIGINT) < {last_micros}",
-        purchase = purchase_predicate(),
-    );
     let mut sql = format!(
-        "WITH purchases AS (SELECT * FROM {PURCHASES}),
+        "WITH purchases AS (
+  SELECT customer_id, {period} AS period, amount, ordered_at
+  FROM orders
+  WHERE {purchase} AND CAST(ordered_at AS BIGINT) < {last_micros}
+),
 periods AS (
   SELECT customer_id, period, SUM(amount) AS value
   FROM purchases WHERE period <= {end_period}
@@ -182,7 +161,8 @@ customers AS (
          SUM(CAST(value AS DECIMAL(38, 10))) AS total,
          CAST(value_at_min(value, period) AS DECIMAL(38, 10)) AS first_value
   FROM periods GROUP BY customer_id
-)"
+)",
+        purchase = purchase_predicate(),
     );
     if let Some(end) = holdout_end {
         let end_micros = end_of_day_micros(end);
@@ -241,10 +221,7 @@ SELECT c.customer_id,
         sql.push_str("\nLEFT JOIN facts f ON f.customer_id = c.customer_id");
     }
     sql.push_str("\nORDER BY c.customer_id");
-    SummaryQuery {
-        purchases,
-        summary: sql,
-    }
+    sql
 }
 
 fn bad_option(message: String, hint: &str) -> EngineError {
@@ -307,20 +284,8 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
         }
         _ => None,
     };
-    let query = summary_sql(options, calibration_end, holdout_end);
-    let ctx = dataset.context();
-    let purchases = ctx
-        .sql(&query.purchases)
-        .await?
-        .repartition(Partitioning::Hash(
-            vec![col("customer_id")],
-            dataset.threads(),
-        ))?;
-    ctx.deregister_table(PURCHASES)?;
-    ctx.register_table(PURCHASES, purchases.into_view())?;
-    let result = dataset.sql_with_schema(&query.summary).await;
-    ctx.deregister_table(PURCHASES)?;
-    let (schema, batches) = result?;
+    let sql = summary_sql(options, calibration_end, holdout_end);
+    let (schema, batches) = dataset.sql_with_schema(&sql).await?;
     Ok(Summary {
         schema,
         batches,
