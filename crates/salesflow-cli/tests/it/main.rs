@@ -5,3 +5,4 @@ mod cdnow;
 mod cleaning;
 mod sql;
 mod util;
+mod demo;
