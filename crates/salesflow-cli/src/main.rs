@@ -45,6 +45,8 @@ enum Command {
     Summary(commands::summary::Args),
     /// Run SQL over the cleaned tables of a folder (orders, customers, deals, ...).
     Sql(commands::sql::Args),
+    /// Customer-lifetime-value models: BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, sBG.
+    Clv(commands::clv::Args),
     /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
     /// every analysis on it and say what it found.
     Demo(commands::demo::Args),
@@ -61,11 +63,21 @@ fn main() -> ExitCode {
         Command::Summary(args) => commands::summary::run(&global, args),
         Command::Sql(args) => commands::sql::run(&global, args),
         Command::Demo(args) => commands::demo::run(&global, args),
+        Command::Clv(args) => commands::clv::run(&global, args),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // The causes, each once (an I/O error's text is often part of its wrapper's).
+            let mut text = error.to_string();
+            for cause in error.chain().skip(1) {
+                let cause = cause.to_string();
+                if !text.contains(&cause) {
+                    text.push_str(": ");
+                    text.push_str(&cause);
+                }
+            }
+            eprintln!("error: {text}");
             ExitCode::from(commands::exit_code(&error))
         }
     }

@@ -15,6 +15,7 @@
 mod dataset;
 pub mod error;
 pub mod ingest;
+pub mod numeric;
 pub mod output;
 pub mod parse;
 pub mod report;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod clv;
 pub mod demo;
 pub mod sql;
 pub mod summary;

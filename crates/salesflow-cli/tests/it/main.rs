@@ -3,6 +3,7 @@
 mod bad_input;
 mod cdnow;
 mod cleaning;
+mod clv;
+mod demo;
 mod sql;
 mod util;
-mod demo;

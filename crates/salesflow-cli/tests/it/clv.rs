@@ -1,0 +1,122 @@
+//! `salesflow clv fit` reproduces the published fits, from files salesflow itself wrote.
+
+use crate::util::{fixture, salesflow};
+
+/// Within the published rounding plus 1e-3 relative.
+#[track_caller]
+fn close(fit: &serde_json::Value, name: &str, published: f64, decimals: i32) {
+    let ours = fit["params"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no parameter {name}: {fit}"));
+    let tolerance = 0.5 * 10f64.powi(-decimals) + 1e-3 * published.abs();
+    assert!(
+        (ours - published).abs() <= tolerance,
+        "{name}: ours {ours}, published {published}"
+    );
+}
+
+fn fit(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["clv", "fit", "--json"];
+    all.extend_from_slice(args);
+    let run = salesflow(dir, &all);
+    run.success();
+    serde_json::from_str(&run.stdout).expect("JSON fit")
+}
+
+#[test]
+fn bg_nbd_and_gamma_gamma_on_the_cdnow_summary_salesflow_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = fixture("cdnow/CDNOW_sample.txt");
+    salesflow(
+        dir.path(),
+        &[
+            "summary",
+            "--orders",
+            orders.to_str().unwrap(),
+            "--columns",
+            "customer_id,sample_id,ordered_at,cds,amount",
+            "--time-unit",
+            "week",
+            "--calibration-end",
+            "1997-09-30",
+            "--out",
+            "cdnow.csv",
+        ],
+    )
+    .success();
+    let bg = fit(dir.path(), &["--summary", "cdnow.csv", "--model", "bgnbd"]);
+    assert_eq!(bg["converged"], true);
+    assert_eq!(bg["n"], 2357.0);
+    for (name, value) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        close(&bg, name, value, 3);
+    }
+    assert!((bg["log_likelihood"].as_f64().unwrap() - -9582.4).abs() < 0.06);
+    assert!(bg["std_errors"]["r"].as_f64().unwrap() > 0.0);
+    let gg = fit(
+        dir.path(),
+        &["--summary", "cdnow.csv", "--model", "gamma-gamma"],
+    );
+    for (name, value) in [("p", 6.25), ("q", 3.74), ("gamma", 15.44)] {
+        close(&gg, name, value, 2);
+    }
+    assert!((gg["log_likelihood"].as_f64().unwrap() - -4055.92).abs() < 0.015);
+}
+
+#[test]
+fn bg_bb_on_donations_and_sbg_on_the_retention_cohorts() {
+    let dir = tempfile::tempdir().unwrap();
+    let donations = fixture("cdnow/donations.csv");
+    let bb = fit(
+        dir.path(),
+        &["--summary", donations.to_str().unwrap(), "--model", "bgbb"],
+    );
+    for (name, value) in [
+        ("alpha", 1.204),
+        ("beta", 0.750),
+        ("gamma", 0.657),
+        ("delta", 2.783),
+    ] {
+        close(&bb, name, value, 3);
+    }
+    assert!((bb["log_likelihood"].as_f64().unwrap() - -33225.58).abs() < 0.015);
+    let cohorts = fixture("retention/sbg_fader_hardie_2007.csv");
+    for (column, alpha, beta) in [("high_end", 0.668, 3.806), ("regular", 0.704, 1.182)] {
+        let sbg = fit(
+            dir.path(),
+            &[
+                "--summary",
+                cohorts.to_str().unwrap(),
+                "--model",
+                "sbg",
+                "--survivors",
+                column,
+                "--through-period",
+                "7",
+            ],
+        );
+        close(&sbg, "alpha", alpha, 3);
+        close(&sbg, "beta", beta, 3);
+    }
+}
+
+#[test]
+fn clv_fit_refuses_bad_input() {
+    let dir = crate::util::folder(&[("s.csv", b"customer_id,frequency,recency,T\nc1,1,2,NaN\n")]);
+    salesflow(
+        dir.path(),
+        &["clv", "fit", "--summary", "s.csv", "--model", "bgnbd"],
+    )
+    .bad_input()
+    .stderr_has("line 2");
+    salesflow(
+        dir.path(),
+        &["clv", "fit", "--summary", "s.csv", "--model", "gamma-gamma"],
+    )
+    .bad_input()
+    .stderr_has("monetary_value");
+    salesflow(
+        dir.path(),
+        &["clv", "fit", "--summary", "missing.csv", "--model", "bgnbd"],
+    )
+    .bad_input();
+}
