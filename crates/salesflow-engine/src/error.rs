@@ -75,6 +75,9 @@ pub enum EngineError {
     /// The query engine failed on valid input: a bug or a resource limit.
     #[error("query engine: {0}")]
     DataFusion(#[from] DataFusionError),
+    /// A bug in salesflow, reported rather than crashing.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Arrow failed to build or convert data.
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
@@ -88,6 +91,11 @@ impl EngineError {
             message: message.into(),
             hint,
         }))
+    }
+
+    /// A worker thread of `what` panicked (a bug): the error it becomes.
+    pub(crate) fn worker_panicked(what: &str) -> Self {
+        EngineError::Internal(format!("a {what} thread stopped unexpectedly"))
     }
 
     /// Whether the user's input is at fault (exit code 2) rather than salesflow (exit 1).
@@ -109,7 +117,7 @@ impl EngineError {
                     | DataFusionError::Plan(_)
                     | DataFusionError::SchemaError(..)
             ),
-            EngineError::Arrow(_) => false,
+            EngineError::Arrow(_) | EngineError::Internal(_) => false,
         }
     }
 }

@@ -168,12 +168,8 @@ fn write_csv_parallel(
         handles
             .into_iter()
             .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(EngineError::Io {
-                        path: Default::default(),
-                        source: std::io::Error::other("a CSV writer thread panicked"),
-                    })
-                })
+                h.join()
+                    .unwrap_or_else(|_| Err(EngineError::worker_panicked("CSV writer")))
             })
             .collect()
     });

@@ -105,12 +105,8 @@ pub(crate) fn dedupe(
         handles
             .into_iter()
             .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(EngineError::Io {
-                        path: Default::default(),
-                        source: std::io::Error::other("a hashing thread panicked"),
-                    })
-                })
+                h.join()
+                    .unwrap_or_else(|_| Err(EngineError::worker_panicked("hashing")))
             })
             .collect()
     });
@@ -120,7 +116,7 @@ pub(crate) fn dedupe(
             bucket.append(&mut refs);
         }
     }
-    let scanned: Vec<BucketScan> = std::thread::scope(|scope| {
+    let scanned: Vec<Result<BucketScan>> = std::thread::scope(|scope| {
         let handles: Vec<_> = buckets
             .into_iter()
             .map(|mut refs| {
@@ -134,11 +130,18 @@ pub(crate) fn dedupe(
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| EngineError::worker_panicked("duplicate scan"))
+            })
+            .collect()
     });
     let mut issues = Vec::new();
     let mut removed: HashSet<(u32, u32)> = HashSet::new();
-    for (mut bucket_issues, bucket_removed) in scanned {
+    for scan in scanned {
+        let (mut bucket_issues, bucket_removed) = scan?;
         issues.append(&mut bucket_issues);
         removed.extend(bucket_removed);
     }

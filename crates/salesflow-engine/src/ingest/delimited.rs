@@ -308,14 +308,18 @@ impl TextSource {
             }
         });
         progress.finish();
-        let results = results.into_inner().unwrap_or_default();
+        let results = results
+            .into_inner()
+            .map_err(|_| EngineError::worker_panicked("CSV reader"))?;
         let mut parsed = Parsed {
             batches: Vec::with_capacity(results.len()),
             issues: Vec::new(),
             rows_read: 0,
         };
-        for result in results.into_iter().flatten() {
-            let (batch, issues, rows) = result?;
+        for result in results {
+            // A chunk without a result means its thread died: never drop its rows silently.
+            let (batch, issues, rows) =
+                result.ok_or_else(|| EngineError::worker_panicked("CSV reader"))??;
             if batch.num_rows() > 0 {
                 parsed.batches.push(batch);
             }

@@ -256,12 +256,8 @@ fn apply_rules_parallel(
         handles
             .into_iter()
             .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(EngineError::Io {
-                        path: Default::default(),
-                        source: std::io::Error::other("a cleaning thread panicked"),
-                    })
-                })
+                h.join()
+                    .unwrap_or_else(|_| Err(EngineError::worker_panicked("cleaning")))
             })
             .collect()
     });

@@ -105,10 +105,14 @@ pub(crate) fn read(path: &Path, threads: usize) -> Result<(Vec<String>, Vec<Reco
             })
             .collect();
         for handle in handles {
-            if let Ok(results) = handle.join() {
-                for (g, batches) in results {
-                    per_group[g] = batches;
+            match handle.join() {
+                Ok(results) => {
+                    for (g, batches) in results {
+                        per_group[g] = batches;
+                    }
                 }
+                // Never let a lost thread drop row groups silently.
+                Err(_) => per_group[0] = Err(EngineError::worker_panicked("Parquet reader")),
             }
         }
     });
