@@ -16,6 +16,42 @@ pub enum Command {
     /// Fit a model by maximum likelihood to a summary file and print the parameters, their
     /// standard errors, the log-likelihood, AIC and BIC.
     Fit(FitArgs),
+    /// Per-customer predictions from a summary and fits written by `clv fit --json`:
+    /// expected purchases in the horizon, probability alive, expected spend and CLV.
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// The customers: a summary with frequency, recency, T (and monetary_value for spend and
+    /// CLV; customer_id is carried over when present).
+    #[arg(long, value_name = "FILE")]
+    summary: PathBuf,
+    /// A purchase-model fit (bgnbd, mbgnbd or pareto) as written by `clv fit --json`.
+    #[arg(long, value_name = "FIT.json")]
+    fit: PathBuf,
+    /// A Gamma-Gamma fit, for expected spend and CLV.
+    #[arg(long, value_name = "FIT.json")]
+    spend_fit: Option<PathBuf>,
+    /// Horizon of expected purchases, in the summary's time unit.
+    #[arg(long, value_name = "PERIODS")]
+    horizon: f64,
+    /// The summary's time unit (for CLV's months): day, week or month.
+    #[arg(long, default_value = "day", value_parser = parse_unit)]
+    time_unit: salesflow_core::TimeUnit,
+    /// CLV horizon in months (lifetimes' monthly steps).
+    #[arg(long, default_value_t = 12)]
+    months: u32,
+    /// Discount rate per month for CLV (lifetimes' default 0.01).
+    #[arg(long, default_value_t = 0.01)]
+    discount_rate: f64,
+    /// Output file (.csv, .json or .parquet).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+fn parse_unit(s: &str) -> Result<salesflow_core::TimeUnit, String> {
+    s.parse()
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +102,7 @@ pub struct FitArgs {
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Fit(fit_args) => fit(global, fit_args),
+        Command::Predict(predict_args) => predict(global, predict_args),
     }
 }
 
@@ -241,4 +278,172 @@ fn print_fit(fit: &FitResult) {
     for warning in &fit.warnings {
         println!("  warning: {warning}");
     }
+}
+
+/// A fit file: the model's name and its parameters.
+fn read_fit(path: &std::path::Path) -> Result<(String, std::collections::BTreeMap<String, f64>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{}: not a fit written by `clv fit --json`: {e}",
+            path.display()
+        ))
+    })?;
+    let model = value["model"].as_str().unwrap_or_default().to_string();
+    let params = value["params"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((model, params))
+}
+
+fn param(
+    params: &std::collections::BTreeMap<String, f64>,
+    name: &str,
+    path: &std::path::Path,
+) -> Result<f64> {
+    params.get(name).copied().ok_or_else(|| {
+        anyhow::Error::new(UsageError(format!(
+            "{}: the fit has no parameter `{name}`",
+            path.display()
+        )))
+    })
+}
+
+fn purchase_model(path: &std::path::Path) -> Result<Box<dyn clv::RepeatPurchaseModel>> {
+    let (model, p) = read_fit(path)?;
+    let g = |n: &str| param(&p, n, path);
+    Ok(match model.as_str() {
+        "bg_nbd" => Box::new(clv::BgNbd::new(g("r")?, g("alpha")?, g("a")?, g("b")?)?),
+        "mbg_nbd" => Box::new(clv::MbgNbd::new(g("r")?, g("alpha")?, g("a")?, g("b")?)?),
+        "pareto_nbd" => Box::new(clv::ParetoNbd::new(
+            g("r")?,
+            g("alpha")?,
+            g("s")?,
+            g("beta")?,
+        )?),
+        other => bail!(UsageError(format!(
+            "{}: `{other}` is not a purchase model; --fit takes a bgnbd, mbgnbd or pareto fit",
+            path.display()
+        ))),
+    })
+}
+
+fn predict(_global: &Global, args: PredictArgs) -> Result<ExitCode> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    if !(args.horizon.is_finite() && args.horizon >= 0.0) {
+        bail!(UsageError(format!(
+            "--horizon {}: give a number of periods >= 0",
+            args.horizon
+        )));
+    }
+    let model = purchase_model(&args.fit)?;
+    let spend = match &args.spend_fit {
+        Some(path) => {
+            let (name, p) = read_fit(path)?;
+            if name != "gamma_gamma" {
+                bail!(UsageError(format!(
+                    "{}: --spend-fit takes a gamma-gamma fit, not `{name}`",
+                    path.display()
+                )));
+            }
+            Some(clv::GammaGamma::new(
+                param(&p, "p", path)?,
+                param(&p, "q", path)?,
+                param(&p, "gamma", path)?,
+            )?)
+        }
+        None => None,
+    };
+    let required: &[&str] = if spend.is_some() {
+        &["frequency", "recency", "T", "monetary_value"]
+    } else {
+        &["frequency", "recency", "T"]
+    };
+    let rt = super::runtime()?;
+    let data = rt.block_on(read_numeric_columns(&args.summary, required, &[]))?;
+    let (f, r, t) = (
+        column(&data, "frequency")?,
+        column(&data, "recency")?,
+        column(&data, "T")?,
+    );
+    let unit = match args.time_unit {
+        salesflow_core::TimeUnit::Day => clv::TimeUnit::Days,
+        salesflow_core::TimeUnit::Week => clv::TimeUnit::Weeks,
+        salesflow_core::TimeUnit::Month => clv::TimeUnit::Months,
+    };
+    let mut expected = Vec::with_capacity(data.rows);
+    let mut alive = Vec::with_capacity(data.rows);
+    let mut spends = Vec::with_capacity(data.rows);
+    let mut values = Vec::with_capacity(data.rows);
+    for i in 0..data.rows {
+        let row_error = |e: salesflow_models::ModelError| {
+            UsageError(format!("{}: line {}: {e}", args.summary.display(), i + 2))
+        };
+        expected.push(
+            model
+                .expected_purchases(args.horizon, f[i], r[i], t[i])
+                .map_err(row_error)?,
+        );
+        alive.push(
+            model
+                .probability_alive(f[i], r[i], t[i])
+                .map_err(row_error)?,
+        );
+        match (&spend, data.get("monetary_value")) {
+            (Some(gg), Some(m)) => {
+                spends.push(Some(
+                    gg.expected_average_spend(f[i], m[i]).map_err(row_error)?,
+                ));
+                values.push(Some(
+                    gg.customer_lifetime_value(
+                        model.as_ref(),
+                        f[i],
+                        r[i],
+                        t[i],
+                        m[i],
+                        args.months,
+                        args.discount_rate,
+                        unit,
+                    )
+                    .map_err(row_error)?,
+                ));
+            }
+            _ => {
+                spends.push(None);
+                values.push(None);
+            }
+        }
+    }
+    let ids: Vec<String> = data
+        .ids
+        .clone()
+        .unwrap_or_else(|| (1..=data.rows).map(|i| i.to_string()).collect());
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("expected_purchases", DataType::Float64, false),
+        Field::new("p_alive", DataType::Float64, false),
+        Field::new("expected_spend", DataType::Float64, true),
+        Field::new("clv", DataType::Float64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(ids)),
+        Arc::new(Float64Array::from(expected)),
+        Arc::new(Float64Array::from(alive)),
+        Arc::new(Float64Array::from(spends)),
+        Arc::new(Float64Array::from(values)),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    salesflow_engine::output::write_file(&args.out, &schema, &[batch])?;
+    Ok(ExitCode::SUCCESS)
 }

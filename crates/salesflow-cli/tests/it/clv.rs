@@ -120,3 +120,121 @@ fn clv_fit_refuses_bad_input() {
     )
     .bad_input();
 }
+
+/// Reads a CSV of numbers into rows.
+fn numbers(path: &std::path::Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let (header, rows) = crate::util::read_csv(path);
+    let rows = rows
+        .iter()
+        .map(|r| r.iter().map(|v| v.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    (header, rows)
+}
+
+#[track_caller]
+fn relative(ours: f64, theirs: f64, what: &str) {
+    let scale = theirs.abs().max(1e-12);
+    assert!(
+        ((ours - theirs) / scale).abs() < 1e-6,
+        "{what}: ours {ours}, lifetimes {theirs}"
+    );
+}
+
+#[test]
+fn predictions_match_lifetimes() {
+    let dir = crate::util::folder(&[
+        ("bg.json", br#"{"model": "bg_nbd", "params": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}}"#),
+        ("gg.json", br#"{"model": "gamma_gamma", "params": {"p": 6.25, "q": 3.74, "gamma": 15.44}}"#),
+    ]);
+    // Expected purchases in 10 weeks and P(alive), lifetimes' BetaGeoFitter.
+    let purchases = fixture("cdnow/lifetimes_bg_nbd.csv");
+    salesflow(
+        dir.path(),
+        &[
+            "clv",
+            "predict",
+            "--summary",
+            purchases.to_str().unwrap(),
+            "--fit",
+            "bg.json",
+            "--horizon",
+            "10",
+            "--out",
+            "p.csv",
+        ],
+    )
+    .success();
+    let (_, reference) = numbers(&purchases);
+    let (header, ours) = numbers(&dir.path().join("p.csv"));
+    assert_eq!(
+        header,
+        [
+            "customer_id",
+            "expected_purchases",
+            "p_alive",
+            "expected_spend",
+            "clv"
+        ]
+    );
+    assert_eq!(ours.len(), reference.len());
+    for (o, r) in ours.iter().zip(&reference) {
+        relative(o[1], r[3], "expected purchases in 10 weeks");
+        relative(o[2], r[5], "P(alive)");
+        assert!(
+            o[3].is_nan() && o[4].is_nan(),
+            "no spend without a spend fit"
+        );
+    }
+    // Expected spend and 12-month CLV at 1 % a month on weekly data, lifetimes' GammaGammaFitter.
+    let spend = fixture("cdnow/lifetimes_gamma_gamma.csv");
+    salesflow(
+        dir.path(),
+        &[
+            "clv",
+            "predict",
+            "--summary",
+            spend.to_str().unwrap(),
+            "--fit",
+            "bg.json",
+            "--spend-fit",
+            "gg.json",
+            "--horizon",
+            "52",
+            "--time-unit",
+            "week",
+            "--months",
+            "12",
+            "--discount-rate",
+            "0.01",
+            "--out",
+            "v.csv",
+        ],
+    )
+    .success();
+    let (_, reference) = numbers(&spend);
+    let (_, ours) = numbers(&dir.path().join("v.csv"));
+    for (o, r) in ours.iter().zip(&reference) {
+        relative(o[3], r[4], "expected spend");
+        relative(o[4], r[5], "CLV");
+    }
+    // A spend fit that is not Gamma-Gamma is refused.
+    salesflow(
+        dir.path(),
+        &[
+            "clv",
+            "predict",
+            "--summary",
+            spend.to_str().unwrap(),
+            "--fit",
+            "bg.json",
+            "--spend-fit",
+            "bg.json",
+            "--horizon",
+            "1",
+            "--out",
+            "x.csv",
+        ],
+    )
+    .bad_input()
+    .stderr_has("gamma-gamma");
+}
