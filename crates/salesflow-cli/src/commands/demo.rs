@@ -151,6 +151,8 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         100.0 * repeaters as f64 / customers.max(1) as f64
     );
 
+    show_clv(&summary)?;
+
     let channel = rt.block_on(dataset.sql(
         "SELECT channel, COUNT(*) AS orders, SUM(amount) AS revenue FROM orders
          WHERE status IS NULL OR status NOT IN ('refunded', 'cancelled')
@@ -193,4 +195,93 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         data_dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fits BG/NBD and Gamma-Gamma to the summary (in days) and prints what they predict.
+fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
+    use salesflow_models::clv::{self, FitOptions, RepeatPurchaseModel, SpendRow};
+
+    let mut customers = Vec::new();
+    for batch in &summary.batches {
+        let get = |name: &str| -> Result<&datafusion::arrow::array::Float64Array> {
+            Ok(batch
+                .column_by_name(name)
+                .context("summary column")?
+                .as_primitive::<Float64Type>())
+        };
+        let frequency = batch
+            .column_by_name("frequency")
+            .context("frequency column")?
+            .as_primitive::<Int64Type>();
+        let (recency, age, monetary) = (get("recency")?, get("T")?, get("monetary_value")?);
+        let ids = datafusion::arrow::compute::cast(
+            batch.column(0),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )?;
+        let ids = ids.as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            customers.push((
+                ids.value(i).to_string(),
+                frequency.value(i) as f64,
+                recency.value(i),
+                age.value(i),
+                monetary.value(i),
+            ));
+        }
+    }
+    let triples: Vec<(f64, f64, f64)> = customers.iter().map(|c| (c.1, c.2, c.3)).collect();
+    let purchase_fit = clv::bg_nbd::fit(&clv::compress(&triples), &FitOptions::default())?;
+    let spend_rows: Vec<SpendRow> = customers
+        .iter()
+        .map(|c| SpendRow {
+            frequency: c.1,
+            monetary_value: c.4,
+            weight: 1.0,
+        })
+        .collect();
+    let spend_fit = clv::gamma_gamma::fit(&spend_rows, &FitOptions::default())?;
+    let model = clv::BgNbd::from_fit(&purchase_fit)?;
+    let spend = clv::GammaGamma::from_fit(&spend_fit)?;
+    let params = |fit: &clv::FitResult| {
+        fit.params
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("\nCustomer lifetime value (salesflow clv fit / predict, time unit day):");
+    println!(
+        "  BG/NBD: {} (log-likelihood {:.1})",
+        params(&purchase_fit),
+        purchase_fit.log_likelihood
+    );
+    println!(
+        "  Gamma-Gamma: {} (mean spend per order {:.2})",
+        params(&spend_fit),
+        spend.mean_spend()
+    );
+    let mut scored = Vec::with_capacity(customers.len());
+    let (mut expected_90, mut alive) = (0.0, 0.0);
+    for (id, f, r, t, m) in &customers {
+        expected_90 += model.expected_purchases(90.0, *f, *r, *t)?;
+        alive += model.probability_alive(*f, *r, *t)?;
+        let value =
+            spend.customer_lifetime_value(&model, *f, *r, *t, *m, 12, 0.01, clv::TimeUnit::Days)?;
+        scored.push((value, id));
+    }
+    let total: f64 = scored.iter().map(|(v, _)| v).sum();
+    println!(
+        "  expected purchases in the next 90 days: {expected_90:.0}; customers probably still active: {:.0} of {}",
+        alive,
+        customers.len()
+    );
+    println!("  expected value of the next 12 months (1% a month discount): {total:.0}");
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let top: Vec<String> = scored
+        .iter()
+        .take(5)
+        .map(|(v, id)| format!("{id} {v:.0}"))
+        .collect();
+    println!("  most valuable customers: {}", top.join(", "));
+    Ok(())
 }

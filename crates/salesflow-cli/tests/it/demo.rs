@@ -13,6 +13,8 @@ fn demo_data_is_clean_and_summarised() {
     for needle in [
         "Data quality",
         "Customers (salesflow summary",
+        "Customer lifetime value",
+        "BG/NBD: r",
         "Revenue by channel",
         "Deals:",
     ] {
