@@ -50,14 +50,17 @@ pub struct PredictArgs {
     out: PathBuf,
 }
 
-fn parse_unit(s: &str) -> Result<salesflow_core::TimeUnit, String> {
+pub(crate) fn parse_unit(s: &str) -> Result<salesflow_core::TimeUnit, String> {
     s.parse()
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: super::clv_run::RunArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,8 +104,9 @@ pub struct FitArgs {
 
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     match args.command {
-        Command::Fit(fit_args) => fit(global, fit_args),
-        Command::Predict(predict_args) => predict(global, predict_args),
+        Some(Command::Fit(fit_args)) => fit(global, fit_args),
+        Some(Command::Predict(predict_args)) => predict(global, predict_args),
+        None => super::clv_run::run(global, args.run),
     }
 }
 
@@ -225,7 +229,7 @@ fn rfm_rows(data: &salesflow_engine::numeric::NumericColumns) -> Result<Vec<RfmR
     }
 }
 
-fn fit_json(fit: &FitResult) -> Value {
+pub(crate) fn fit_json(fit: &FitResult) -> Value {
     let map = |pairs: &[(&'static str, f64)]| -> Map<String, Value> {
         pairs
             .iter()

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod clv;
+mod clv_run;
 pub mod demo;
 pub mod sql;
 pub mod summary;

@@ -238,3 +238,66 @@ fn predictions_match_lifetimes() {
     .bad_input()
     .stderr_has("gamma-gamma");
 }
+
+#[test]
+fn one_shot_path_from_orders_to_values_fits_and_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = fixture("cdnow/CDNOW_sample.txt");
+    let run = salesflow(
+        dir.path(),
+        &[
+            "clv",
+            "--orders",
+            orders.to_str().unwrap(),
+            "--columns",
+            "customer_id,sample_id,ordered_at,cds,amount",
+            "--calibration-end",
+            "1997-09-30",
+            "--observation-end",
+            "1998-06-30",
+            "--model",
+            "auto",
+            "--out",
+            "clv",
+        ],
+    );
+    run.success();
+    assert!(
+        run.stdout.contains("chosen by BIC among: bg_nbd"),
+        "{}",
+        run.stdout
+    );
+    let out = dir.path().join("clv");
+    // The published BG/NBD fit, from the one-shot path's own summary.
+    let bg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fit_bg_nbd.json")).unwrap())
+            .unwrap();
+    close(&bg, "r", 0.243, 3);
+    close(&bg, "b", 2.426, 3);
+    let (header, rows) = crate::util::read_csv(&out.join("predictions.csv"));
+    assert_eq!(header.last().map(String::as_str), Some("clv"));
+    assert_eq!(rows.len(), 2357);
+    for row in &rows {
+        let p_alive: f64 = row[6].parse().unwrap();
+        let value: f64 = row[8].parse().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&p_alive) && value.is_finite() && value >= 0.0,
+            "{row:?}"
+        );
+    }
+    for chart in [
+        "expected_purchases.svg",
+        "probability_alive.svg",
+        "calibration_holdout.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<title>"),
+            "{chart}"
+        );
+    }
+    // Without a subcommand the path needs its two options.
+    salesflow(dir.path(), &["clv", "--out", "x"])
+        .bad_input()
+        .stderr_has("--orders");
+}

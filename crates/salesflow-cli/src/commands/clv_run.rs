@@ -1,0 +1,465 @@
+//! `salesflow clv --orders FILE --out DIR`: the one-shot path from an order history to
+//! per-customer lifetime values, the fits, and charts.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use salesflow_core::{TableKind, TimeUnit};
+use salesflow_engine::summary::{SummaryOptions, customer_summary};
+use salesflow_engine::{Dataset, output};
+use salesflow_models::clv::{self, FitOptions, FitResult, RepeatPurchaseModel, SpendRow};
+use salesflow_report::{Heatmap, LineChart, Series, heatmap, line_chart};
+
+use super::Global;
+use crate::input::{ReadFlags, UsageError, load_config};
+use crate::progress::Bars;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PurchaseModel {
+    /// BG/NBD.
+    Bgnbd,
+    /// MBG/NBD.
+    Mbgnbd,
+    /// Pareto/NBD.
+    Pareto,
+    /// All three; the one with the lowest BIC is used.
+    Auto,
+}
+
+/// The one-shot path's options (used when no subcommand is given).
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The order history (CSV or Parquet; columns mapped as for every command).
+    #[arg(long, value_name = "FILE")]
+    orders: Option<PathBuf>,
+    /// Folder for summary.csv, the fits (JSON), predictions.csv and the charts (SVG).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Time unit of the summary and the models.
+    #[arg(long, default_value = "week", value_parser = super::clv::parse_unit)]
+    time_unit: TimeUnit,
+    /// Last day of the calibration period (YYYY-MM-DD); default the last purchase.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    calibration_end: Option<NaiveDate>,
+    /// With --calibration-end: compare predictions with what happened up to this day.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    observation_end: Option<NaiveDate>,
+    /// The purchase model.
+    #[arg(long, value_enum, default_value = "bgnbd")]
+    model: PurchaseModel,
+    /// Horizon of expected purchases, in the time unit (default: one year).
+    #[arg(long, value_name = "PERIODS")]
+    horizon: Option<f64>,
+    /// CLV horizon in months.
+    #[arg(long, default_value_t = 12)]
+    months: u32,
+    /// Discount rate per month for CLV.
+    #[arg(long, default_value_t = 0.01)]
+    discount_rate: f64,
+    #[command(flatten)]
+    read: ReadFlags,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date as YYYY-MM-DD: {e}"))
+}
+
+/// One customer's summary.
+struct Customer {
+    id: String,
+    frequency: f64,
+    recency: f64,
+    age: f64,
+    monetary: f64,
+    holdout: Option<f64>,
+}
+
+fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let float = |name: &str| -> Result<&Float64Array> {
+            Ok(batch
+                .column_by_name(name)
+                .with_context(|| format!("summary column {name}"))?
+                .as_primitive::<Float64Type>())
+        };
+        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let ids = ids.as_string::<i32>();
+        let frequency = batch
+            .column_by_name("frequency")
+            .context("frequency")?
+            .as_primitive::<Int64Type>();
+        let holdout = batch
+            .column_by_name("frequency_holdout")
+            .map(|c| c.as_primitive::<Int64Type>().clone());
+        let (recency, age, monetary) = (float("recency")?, float("T")?, float("monetary_value")?);
+        for i in 0..batch.num_rows() {
+            out.push(Customer {
+                id: ids.value(i).to_string(),
+                frequency: frequency.value(i) as f64,
+                recency: recency.value(i),
+                age: age.value(i),
+                monetary: monetary.value(i),
+                holdout: holdout
+                    .as_ref()
+                    .filter(|h| h.is_valid(i))
+                    .map(|h| h.value(i) as f64),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn boxed(fit: &FitResult) -> Result<Box<dyn RepeatPurchaseModel>> {
+    Ok(match fit.model {
+        "bg_nbd" => Box::new(clv::BgNbd::from_fit(fit)?),
+        "mbg_nbd" => Box::new(clv::MbgNbd::from_fit(fit)?),
+        _ => Box::new(clv::ParetoNbd::from_fit(fit)?),
+    })
+}
+
+fn write_json(path: &Path, fit: &FitResult) -> Result<()> {
+    let text = serde_json::to_string_pretty(&super::clv::fit_json(fit))?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
+    let (Some(orders), Some(out)) = (args.orders.clone(), args.out.clone()) else {
+        bail!(UsageError(
+            "give --orders FILE --out DIR (or a subcommand: salesflow clv fit | predict)".into()
+        ));
+    };
+    if !(args.discount_rate.is_finite() && args.discount_rate > -1.0) {
+        bail!(UsageError(format!(
+            "--discount-rate {}: give a rate per month, e.g. 0.01",
+            args.discount_rate
+        )));
+    }
+    let horizon = args.horizon.unwrap_or(365.0 / args.time_unit.days());
+    if !(horizon.is_finite() && horizon >= 0.0) {
+        bail!(UsageError(format!(
+            "--horizon {horizon}: give a number of periods >= 0"
+        )));
+    }
+    let config = load_config(global.config.as_deref(), None)?;
+    args.read.check(&config)?;
+    let options = args.read.options(&config, TableKind::Orders)?;
+    let bars = Bars::new(global.quiet);
+    let mut dataset = Dataset::new(salesflow_engine::default_threads());
+    dataset.load(TableKind::Orders, &orders, &options, &bars)?;
+    if !global.quiet {
+        eprint!("{}", dataset.report().human_summary(3));
+    }
+    let rt = super::runtime()?;
+    let summary_options = SummaryOptions {
+        time_unit: args.time_unit,
+        calibration_end: args.calibration_end,
+        observation_end: args.observation_end,
+        ..SummaryOptions::default()
+    };
+    let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    output::write_file(&out.join("summary.csv"), &summary.schema, &summary.batches)?;
+    let customers = customers(&summary.batches)?;
+
+    // Purchase model: the one asked for, or the best of three by BIC.
+    let rows = clv::compress(
+        &customers
+            .iter()
+            .map(|c| (c.frequency, c.recency, c.age))
+            .collect::<Vec<_>>(),
+    );
+    let fit_options = FitOptions::default();
+    let candidates: Vec<FitResult> = match args.model {
+        PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
+        PurchaseModel::Mbgnbd => vec![clv::mbg_nbd::fit(&rows, &fit_options)?],
+        PurchaseModel::Pareto => vec![clv::pareto_nbd::fit(&rows, &fit_options)?],
+        PurchaseModel::Auto => vec![
+            clv::bg_nbd::fit(&rows, &fit_options)?,
+            clv::mbg_nbd::fit(&rows, &fit_options)?,
+            clv::pareto_nbd::fit(&rows, &fit_options)?,
+        ],
+    };
+    for fit in &candidates {
+        write_json(&out.join(format!("fit_{}.json", fit.model)), fit)?;
+    }
+    let chosen = candidates
+        .iter()
+        .filter(|f| f.converged)
+        .min_by(|a, b| a.bic.total_cmp(&b.bic))
+        .or(candidates.first())
+        .context("no purchase model fitted")?;
+    let model = boxed(chosen)?;
+
+    // Spend model, when there are repeat buyers.
+    let spend_rows: Vec<SpendRow> = customers
+        .iter()
+        .map(|c| SpendRow {
+            frequency: c.frequency,
+            monetary_value: c.monetary,
+            weight: 1.0,
+        })
+        .collect();
+    let spend = match clv::gamma_gamma::fit(&spend_rows, &fit_options) {
+        Ok(fit) => {
+            write_json(&out.join("fit_gamma_gamma.json"), &fit)?;
+            for warning in &fit.warnings {
+                eprintln!("warning: Gamma-Gamma: {warning}");
+            }
+            Some(clv::GammaGamma::from_fit(&fit)?)
+        }
+        Err(e) => {
+            eprintln!("warning: no spend model, so no CLV: {e}");
+            None
+        }
+    };
+    let unit = match args.time_unit {
+        TimeUnit::Day => clv::TimeUnit::Days,
+        TimeUnit::Week => clv::TimeUnit::Weeks,
+        TimeUnit::Month => clv::TimeUnit::Months,
+    };
+
+    // Per-customer predictions.
+    let n = customers.len();
+    let (mut expected, mut alive, mut spends, mut values) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for c in &customers {
+        expected.push(model.expected_purchases(horizon, c.frequency, c.recency, c.age)?);
+        alive.push(model.probability_alive(c.frequency, c.recency, c.age)?);
+        match &spend {
+            Some(gg) => {
+                spends.push(Some(gg.expected_average_spend(c.frequency, c.monetary)?));
+                values.push(Some(gg.customer_lifetime_value(
+                    model.as_ref(),
+                    c.frequency,
+                    c.recency,
+                    c.age,
+                    c.monetary,
+                    args.months,
+                    args.discount_rate,
+                    unit,
+                )?));
+            }
+            None => {
+                spends.push(None);
+                values.push(None);
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("frequency", DataType::Float64, false),
+        Field::new("recency", DataType::Float64, false),
+        Field::new("T", DataType::Float64, false),
+        Field::new("monetary_value", DataType::Float64, false),
+        Field::new("expected_purchases", DataType::Float64, false),
+        Field::new("p_alive", DataType::Float64, false),
+        Field::new("expected_spend", DataType::Float64, true),
+        Field::new("clv", DataType::Float64, true),
+    ]));
+    let column = |f: fn(&Customer) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(customers.iter().map(f)))
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                customers.iter().map(|c| c.id.as_str()),
+            )),
+            column(|c| c.frequency),
+            column(|c| c.recency),
+            column(|c| c.age),
+            column(|c| c.monetary),
+            Arc::new(Float64Array::from(expected.clone())),
+            Arc::new(Float64Array::from(alive.clone())),
+            Arc::new(Float64Array::from(spends)),
+            Arc::new(Float64Array::from(values.clone())),
+        ],
+    )?;
+    output::write_file(&out.join("predictions.csv"), &schema, &[batch])?;
+
+    // Charts.
+    let max_frequency = customers
+        .iter()
+        .map(|c| c.frequency)
+        .fold(0.0, f64::max)
+        .min(30.0) as usize;
+    let max_age = customers.iter().map(|c| c.age).fold(0.0, f64::max);
+    let bins = 20usize;
+    let recencies: Vec<f64> = (0..=bins)
+        .map(|i| max_age * i as f64 / bins as f64)
+        .collect();
+    let grid = |f: &dyn Fn(f64, f64) -> f64| -> Vec<Vec<f64>> {
+        (0..=max_frequency)
+            .rev()
+            .map(|x| {
+                recencies
+                    .iter()
+                    .map(|r| {
+                        if x == 0 && *r > 0.0 {
+                            f64::NAN
+                        } else {
+                            f(x as f64, *r)
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let x_ticks: Vec<String> = recencies.iter().map(|r| format!("{r:.0}")).collect();
+    let y_ticks: Vec<String> = (0..=max_frequency).rev().map(|x| x.to_string()).collect();
+    let unit_name = args.time_unit.name();
+    let expected_title = format!(
+        "Expected purchases in the next {horizon:.0} {unit_name}s (customer observed {max_age:.0} {unit_name}s)"
+    );
+    let expected_grid = grid(&|x, r| {
+        model
+            .expected_purchases(horizon, x, r, max_age)
+            .unwrap_or(f64::NAN)
+    });
+    std::fs::write(
+        out.join("expected_purchases.svg"),
+        heatmap(&Heatmap {
+            title: &expected_title,
+            x_label: "recency",
+            y_label: "frequency",
+            x_ticks: x_ticks.clone(),
+            y_ticks: y_ticks.clone(),
+            values: expected_grid,
+        }),
+    )?;
+    let alive_grid = grid(&|x, r| model.probability_alive(x, r, max_age).unwrap_or(f64::NAN));
+    std::fs::write(
+        out.join("probability_alive.svg"),
+        heatmap(&Heatmap {
+            title: "Probability a customer is still active",
+            x_label: "recency",
+            y_label: "frequency",
+            x_ticks,
+            y_ticks,
+            values: alive_grid,
+        }),
+    )?;
+    let holdout_line = if let (Some(cal), Some(obs)) = (
+        summary.holdout_end.map(|_| summary.calibration_end),
+        summary.holdout_end,
+    ) {
+        let duration = (obs - cal).num_days() as f64 / args.time_unit.days();
+        let groups = 8usize;
+        let (mut actual, mut predicted, mut counts) =
+            (vec![0.0; groups], vec![0.0; groups], vec![0.0; groups]);
+        for c in &customers {
+            let g = (c.frequency as usize).min(groups - 1);
+            actual[g] += c.holdout.unwrap_or(0.0);
+            predicted[g] += model.expected_purchases(duration, c.frequency, c.recency, c.age)?;
+            counts[g] += 1.0;
+        }
+        let mean = |v: &[f64]| {
+            v.iter()
+                .zip(&counts)
+                .map(|(s, n)| if *n > 0.0 { s / n } else { f64::NAN })
+                .collect::<Vec<_>>()
+        };
+        let (actual, predicted) = (mean(&actual), mean(&predicted));
+        let ticks: Vec<String> = (0..groups)
+            .map(|g| {
+                if g + 1 == groups {
+                    format!("{g}+")
+                } else {
+                    g.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(
+            out.join("calibration_holdout.svg"),
+            line_chart(&LineChart {
+                title: &format!("Holdout purchases, actual vs predicted ({cal} to {obs})"),
+                x_label: "repeat purchases in the calibration period",
+                y_label: "mean purchases in the holdout",
+                x_ticks: ticks,
+                series: vec![
+                    Series {
+                        name: "actual",
+                        color: "#1f77b4",
+                        values: actual.clone(),
+                    },
+                    Series {
+                        name: "predicted",
+                        color: "#ff7f0e",
+                        values: predicted.clone(),
+                    },
+                ],
+            }),
+        )?;
+        let total_actual: f64 = customers.iter().filter_map(|c| c.holdout).sum();
+        let total_predicted: f64 = predicted
+            .iter()
+            .zip(&counts)
+            .map(|(p, n)| if p.is_finite() { p * n } else { 0.0 })
+            .sum();
+        Some(format!(
+            "holdout: {total_actual:.0} purchases happened, {total_predicted:.0} predicted"
+        ))
+    } else {
+        None
+    };
+
+    let params = chosen
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "{} customers summarised (calibration end {}, time unit {unit_name})",
+        n, summary.calibration_end
+    );
+    println!(
+        "purchase model {}: {params}; log-likelihood {:.2}, BIC {:.2}",
+        chosen.model, chosen.log_likelihood, chosen.bic
+    );
+    if candidates.len() > 1 {
+        let others: Vec<String> = candidates
+            .iter()
+            .map(|f| format!("{} {:.2}", f.model, f.bic))
+            .collect();
+        println!("  chosen by BIC among: {}", others.join(", "));
+    }
+    println!(
+        "expected purchases in the next {horizon:.0} {unit_name}s: {:.0}; customers probably still active: {:.0}",
+        expected.iter().sum::<f64>(),
+        alive.iter().sum::<f64>()
+    );
+    if spend.is_some() {
+        let total: f64 = values.iter().flatten().sum();
+        println!(
+            "expected value of the next {} months ({}% a month discount): {total:.2}",
+            args.months,
+            args.discount_rate * 100.0
+        );
+    }
+    if let Some(line) = holdout_line {
+        println!("{line}");
+    }
+    println!(
+        "wrote {}: summary.csv, fit_*.json, predictions.csv, expected_purchases.svg, probability_alive.svg{}",
+        out.display(),
+        if summary.holdout_end.is_some() {
+            ", calibration_holdout.svg"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
