@@ -117,7 +117,7 @@ fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
     Ok(out)
 }
 
-fn boxed(fit: &FitResult) -> Result<Box<dyn RepeatPurchaseModel>> {
+fn boxed(fit: &FitResult) -> Result<Box<dyn RepeatPurchaseModel + Send + Sync>> {
     Ok(match fit.model {
         "bg_nbd" => Box::new(clv::BgNbd::from_fit(fit)?),
         "mbg_nbd" => Box::new(clv::MbgNbd::from_fit(fit)?),
@@ -226,21 +226,17 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         TimeUnit::Month => clv::TimeUnit::Months,
     };
 
-    // Per-customer predictions.
-    let n = customers.len();
-    let (mut expected, mut alive, mut spends, mut values) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for c in &customers {
-        expected.push(model.expected_purchases(horizon, c.frequency, c.recency, c.age)?);
-        alive.push(model.probability_alive(c.frequency, c.recency, c.age)?);
-        match &spend {
-            Some(gg) => {
-                spends.push(Some(gg.expected_average_spend(c.frequency, c.monetary)?));
-                values.push(Some(gg.customer_lifetime_value(
+    // Per-customer predictions, on every core (CLV takes one expectation per month).
+    type Prediction = (f64, f64, Option<f64>, Option<f64>);
+    let predict_one = |c: &Customer| -> Result<Prediction> {
+        let expected = model.expected_purchases(horizon, c.frequency, c.recency, c.age)?;
+        let alive = model.probability_alive(c.frequency, c.recency, c.age)?;
+        Ok(match &spend {
+            Some(gg) => (
+                expected,
+                alive,
+                Some(gg.expected_average_spend(c.frequency, c.monetary)?),
+                Some(gg.customer_lifetime_value(
                     model.as_ref(),
                     c.frequency,
                     c.recency,
@@ -249,12 +245,42 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
                     args.months,
                     args.discount_rate,
                     unit,
-                )?));
-            }
-            None => {
-                spends.push(None);
-                values.push(None);
-            }
+                )?),
+            ),
+            None => (expected, alive, None, None),
+        })
+    };
+    let threads = salesflow_engine::default_threads().max(1);
+    let per = customers.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Prediction>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = customers
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(predict_one).collect::<Result<Vec<_>>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!("a prediction thread stopped unexpectedly"))
+                })
+            })
+            .collect()
+    });
+    let n = customers.len();
+    let (mut expected, mut alive, mut spends, mut values) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for part in parts {
+        for (e, a, s, v) in part? {
+            expected.push(e);
+            alive.push(a);
+            spends.push(s);
+            values.push(v);
         }
     }
     let schema = Arc::new(Schema::new(vec![
