@@ -239,7 +239,7 @@ def main() -> int:
         else:
             print(f"Pareto/NBD parameters (salesflow {conv}): "
                   + ", ".join(f"{k} {v:.8g}" for k, v in psf["params"].items())
-                  + " - lifetimes: no fit (timed out or skipped)")
+                  + " - lifetimes: no fit (timed out, failed or skipped: see above)")
 
     print()
     for w in warns:

@@ -271,8 +271,9 @@ print(f"  {d.get('orders', '?')} orders, {d.get('purchases', '?')} purchases, "
       f"{d.get('customers', '?')} customers ({d.get('repeat_customers', '?')} repeat)")
 EOF
 elif [[ -s "$OUT/lt_clv.err" ]]; then
-    echo "lifetimes in-process steps (until stopped): $(awk '/^step / { n = $2; for (j = 3; j < NF - 1; j++) n = n " " $j
-        printf "%s%s %s", s, n, $(NF - 1); s = ", " }' "$OUT/lt_clv.err")"
+    steps=$(awk '/^step / { n = $2; for (j = 3; j < NF - 1; j++) n = n " " $j
+        printf "%s%s %s", s, n, $(NF - 1); s = ", " }' "$OUT/lt_clv.err")
+    [[ -z "$steps" ]] || echo "lifetimes in-process steps (until stopped): $steps"
 fi
 
 # ---- outputs must agree ------------------------------------------------------------
