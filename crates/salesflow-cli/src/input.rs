@@ -117,3 +117,9 @@ impl ReadFlags {
         Ok(())
     }
 }
+
+/// A calendar day given on the command line, as YYYY-MM-DD.
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a date as YYYY-MM-DD: {e}"))
+}

@@ -30,16 +30,6 @@ pub enum ValueKind {
     Boolean,
 }
 
-impl ValueKind {
-    /// Whether descriptive statistics are computed for columns of this kind.
-    pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            ValueKind::Money | ValueKind::Float | ValueKind::Integer
-        )
-    }
-}
-
 /// One canonical column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnSpec {

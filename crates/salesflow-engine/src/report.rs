@@ -188,11 +188,6 @@ impl TableReport {
         self.rows_flagged = count(Action::Flagged);
     }
 
-    /// Whether every row is accounted for.
-    pub fn balances(&self) -> bool {
-        self.rows_read == self.rows_kept + self.rows_rejected + self.duplicates_removed
-    }
-
     /// Counts of issues by (action, kind).
     pub fn counts(&self) -> BTreeMap<(Action, IssueKind), u64> {
         let mut counts = BTreeMap::new();

@@ -107,7 +107,8 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// SQL for the UTC day number (days since 1970-01-01) of `ordered_at`.
 ///
 /// Integer arithmetic on the microseconds rather than `CAST(ordered_at AS DATE)`: the cast
-/// goes through time-zone handling and costs five times as much per row. The double modulo
+/// goes through time-zone handling; on 10 M orders the filter and projection that compute
+/// days took 1.8 s of CPU with the casts and 0.86 s with this (`EXPLAIN ANALYZE`). The double modulo
 /// makes the division a floor for days before 1970.
 fn day_sql() -> String {
     let us = "CAST(ordered_at AS BIGINT)";

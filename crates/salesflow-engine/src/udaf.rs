@@ -1,10 +1,11 @@
 //! `value_at_min(value, key)`: the value on the row with the smallest key, per group.
 //!
 //! The customer summary needs each customer's first purchase value. DataFusion's
-//! `FIRST_VALUE(value ORDER BY key)` gives it, but through a general ordering machinery that
-//! costs about half a microsecond per row (5 s of CPU for 10 million purchase days); this
-//! specialised aggregate keeps one (key, value) pair per group in flat vectors and is as
-//! cheap as `MIN`. Ties on the key keep the value seen first (the summary's keys, purchase
+//! `FIRST_VALUE(value ORDER BY key)` gives it through a general ordering machinery: in
+//! `EXPLAIN ANALYZE` of the summary on 10 M orders (9.7 M purchase days) the per-customer
+//! aggregation took 7.6 s of CPU with it and 2.6 s with `MIN` in its place. This specialised
+//! aggregate keeps one (key, value) pair per group in flat vectors; the same aggregation
+//! took 3.2 s with it. Ties on the key keep the value seen first (the summary's keys, purchase
 //! periods, are unique per customer, so ties do not arise there).
 
 use std::sync::Arc;

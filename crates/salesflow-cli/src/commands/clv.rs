@@ -9,6 +9,7 @@ use salesflow_models::clv::{self, FitOptions, FitResult, PeriodRow, RfmRow, Spen
 use serde_json::{Map, Value, json};
 
 use super::Global;
+use super::lifetime::{self, Customer, Horizon};
 use crate::input::UsageError;
 
 #[derive(Debug, clap::Subcommand)]
@@ -37,7 +38,7 @@ pub struct PredictArgs {
     #[arg(long, value_name = "PERIODS")]
     horizon: f64,
     /// The summary's time unit (for CLV's months): day, week or month.
-    #[arg(long, default_value = "day", value_parser = parse_unit)]
+    #[arg(long, default_value = "day")]
     time_unit: salesflow_core::TimeUnit,
     /// CLV horizon in months (lifetimes' monthly steps).
     #[arg(long, default_value_t = 12)]
@@ -48,10 +49,6 @@ pub struct PredictArgs {
     /// Output file (.csv, .json or .parquet).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-}
-
-pub(crate) fn parse_unit(s: &str) -> Result<salesflow_core::TimeUnit, String> {
-    s.parse()
 }
 
 #[derive(Debug, clap::Args)]
@@ -319,7 +316,9 @@ fn param(
     })
 }
 
-fn purchase_model(path: &std::path::Path) -> Result<Box<dyn clv::RepeatPurchaseModel>> {
+fn purchase_model(
+    path: &std::path::Path,
+) -> Result<Box<dyn clv::RepeatPurchaseModel + Send + Sync>> {
     let (model, p) = read_fit(path)?;
     let g = |n: &str| param(&p, n, path);
     Ok(match model.as_str() {
@@ -381,58 +380,33 @@ fn predict(_global: &Global, args: PredictArgs) -> Result<ExitCode> {
         column(&data, "recency")?,
         column(&data, "T")?,
     );
-    let unit = match args.time_unit {
-        salesflow_core::TimeUnit::Day => clv::TimeUnit::Days,
-        salesflow_core::TimeUnit::Week => clv::TimeUnit::Weeks,
-        salesflow_core::TimeUnit::Month => clv::TimeUnit::Months,
-    };
-    let mut expected = Vec::with_capacity(data.rows);
-    let mut alive = Vec::with_capacity(data.rows);
-    let mut spends = Vec::with_capacity(data.rows);
-    let mut values = Vec::with_capacity(data.rows);
-    for i in 0..data.rows {
-        let row_error = |e: salesflow_models::ModelError| {
-            UsageError(format!("{}: line {}: {e}", args.summary.display(), i + 2))
-        };
-        expected.push(
-            model
-                .expected_purchases(args.horizon, f[i], r[i], t[i])
-                .map_err(row_error)?,
-        );
-        alive.push(
-            model
-                .probability_alive(f[i], r[i], t[i])
-                .map_err(row_error)?,
-        );
-        match (&spend, data.get("monetary_value")) {
-            (Some(gg), Some(m)) => {
-                spends.push(Some(
-                    gg.expected_average_spend(f[i], m[i]).map_err(row_error)?,
-                ));
-                values.push(Some(
-                    gg.customer_lifetime_value(
-                        model.as_ref(),
-                        f[i],
-                        r[i],
-                        t[i],
-                        m[i],
-                        args.months,
-                        args.discount_rate,
-                        unit,
-                    )
-                    .map_err(row_error)?,
-                ));
-            }
-            _ => {
-                spends.push(None);
-                values.push(None);
-            }
-        }
-    }
+    let monetary = data.get("monetary_value");
     let ids: Vec<String> = data
         .ids
         .clone()
         .unwrap_or_else(|| (1..=data.rows).map(|i| i.to_string()).collect());
+    let customers: Vec<Customer> = (0..data.rows)
+        .map(|i| Customer {
+            id: ids[i].clone(),
+            frequency: f[i],
+            recency: r[i],
+            age: t[i],
+            monetary: monetary.map_or(0.0, |m| m[i]),
+            holdout: None,
+        })
+        .collect();
+    let predictions = lifetime::predict(
+        model.as_ref(),
+        spend.as_ref(),
+        &customers,
+        &Horizon {
+            periods: args.horizon,
+            months: args.months,
+            monthly_discount_rate: args.discount_rate,
+            unit: args.time_unit,
+        },
+    )?;
+
     let schema = Arc::new(Schema::new(vec![
         Field::new("customer_id", DataType::Utf8, false),
         Field::new("expected_purchases", DataType::Float64, false),
@@ -442,10 +416,10 @@ fn predict(_global: &Global, args: PredictArgs) -> Result<ExitCode> {
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(ids)),
-        Arc::new(Float64Array::from(expected)),
-        Arc::new(Float64Array::from(alive)),
-        Arc::new(Float64Array::from(spends)),
-        Arc::new(Float64Array::from(values)),
+        Arc::new(Float64Array::from(predictions.expected_purchases)),
+        Arc::new(Float64Array::from(predictions.p_alive)),
+        Arc::new(Float64Array::from(predictions.expected_spend)),
+        Arc::new(Float64Array::from(predictions.clv)),
     ];
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     salesflow_engine::output::write_file(&args.out, &schema, &[batch])?;

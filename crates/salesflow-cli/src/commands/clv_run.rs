@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{TableKind, TimeUnit};
 use salesflow_engine::summary::{SummaryOptions, customer_summary};
@@ -17,6 +17,7 @@ use salesflow_models::clv::{self, FitOptions, FitResult, RepeatPurchaseModel, Sp
 use salesflow_report::{Heatmap, LineChart, Series, heatmap, line_chart};
 
 use super::Global;
+use super::lifetime::{self, Customer, Horizon};
 use crate::input::{ReadFlags, UsageError, load_config};
 use crate::progress::Bars;
 
@@ -42,13 +43,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Time unit of the summary and the models.
-    #[arg(long, default_value = "week", value_parser = super::clv::parse_unit)]
+    #[arg(long, default_value = "week")]
     time_unit: TimeUnit,
     /// Last day of the calibration period (YYYY-MM-DD); default the last purchase.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date)]
     calibration_end: Option<NaiveDate>,
     /// With --calibration-end: compare predictions with what happened up to this day.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date)]
     observation_end: Option<NaiveDate>,
     /// The purchase model.
     #[arg(long, value_enum, default_value = "bgnbd")]
@@ -64,57 +65,6 @@ pub struct RunArgs {
     discount_rate: f64,
     #[command(flatten)]
     read: ReadFlags,
-}
-
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|e| format!("`{s}` is not a date as YYYY-MM-DD: {e}"))
-}
-
-/// One customer's summary.
-struct Customer {
-    id: String,
-    frequency: f64,
-    recency: f64,
-    age: f64,
-    monetary: f64,
-    holdout: Option<f64>,
-}
-
-fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let float = |name: &str| -> Result<&Float64Array> {
-            Ok(batch
-                .column_by_name(name)
-                .with_context(|| format!("summary column {name}"))?
-                .as_primitive::<Float64Type>())
-        };
-        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-        let ids = ids.as_string::<i32>();
-        let frequency = batch
-            .column_by_name("frequency")
-            .context("frequency")?
-            .as_primitive::<Int64Type>();
-        let holdout = batch
-            .column_by_name("frequency_holdout")
-            .map(|c| c.as_primitive::<Int64Type>().clone());
-        let (recency, age, monetary) = (float("recency")?, float("T")?, float("monetary_value")?);
-        for i in 0..batch.num_rows() {
-            out.push(Customer {
-                id: ids.value(i).to_string(),
-                frequency: frequency.value(i) as f64,
-                recency: recency.value(i),
-                age: age.value(i),
-                monetary: monetary.value(i),
-                holdout: holdout
-                    .as_ref()
-                    .filter(|h| h.is_valid(i))
-                    .map(|h| h.value(i) as f64),
-            });
-        }
-    }
-    Ok(out)
 }
 
 fn boxed(fit: &FitResult) -> Result<Box<dyn RepeatPurchaseModel + Send + Sync>> {
@@ -167,7 +117,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     output::write_file(&out.join("summary.csv"), &summary.schema, &summary.batches)?;
-    let customers = customers(&summary.batches)?;
+    let customers = lifetime::customers(&summary.batches)?;
 
     // Purchase model: the one asked for, or the best of three by BIC.
     let rows = clv::compress(
@@ -220,69 +170,17 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             None
         }
     };
-    let unit = match args.time_unit {
-        TimeUnit::Day => clv::TimeUnit::Days,
-        TimeUnit::Week => clv::TimeUnit::Weeks,
-        TimeUnit::Month => clv::TimeUnit::Months,
-    };
-
-    // Per-customer predictions, on every core (CLV takes one expectation per month).
-    type Prediction = (f64, f64, Option<f64>, Option<f64>);
-    let predict_one = |c: &Customer| -> Result<Prediction> {
-        let expected = model.expected_purchases(horizon, c.frequency, c.recency, c.age)?;
-        let alive = model.probability_alive(c.frequency, c.recency, c.age)?;
-        Ok(match &spend {
-            Some(gg) => (
-                expected,
-                alive,
-                Some(gg.expected_average_spend(c.frequency, c.monetary)?),
-                Some(gg.customer_lifetime_value(
-                    model.as_ref(),
-                    c.frequency,
-                    c.recency,
-                    c.age,
-                    c.monetary,
-                    args.months,
-                    args.discount_rate,
-                    unit,
-                )?),
-            ),
-            None => (expected, alive, None, None),
-        })
-    };
-    let threads = salesflow_engine::default_threads().max(1);
-    let per = customers.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<Prediction>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = customers
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(predict_one).collect::<Result<Vec<_>>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(anyhow::anyhow!("a prediction thread stopped unexpectedly"))
-                })
-            })
-            .collect()
-    });
-    let n = customers.len();
-    let (mut expected, mut alive, mut spends, mut values) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for part in parts {
-        for (e, a, s, v) in part? {
-            expected.push(e);
-            alive.push(a);
-            spends.push(s);
-            values.push(v);
-        }
-    }
+    let predictions = lifetime::predict(
+        model.as_ref(),
+        spend.as_ref(),
+        &customers,
+        &Horizon {
+            periods: horizon,
+            months: args.months,
+            monthly_discount_rate: args.discount_rate,
+            unit: args.time_unit,
+        },
+    )?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("customer_id", DataType::Utf8, false),
         Field::new("frequency", DataType::Float64, false),
@@ -307,10 +205,10 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             column(|c| c.recency),
             column(|c| c.age),
             column(|c| c.monetary),
-            Arc::new(Float64Array::from(expected.clone())),
-            Arc::new(Float64Array::from(alive.clone())),
-            Arc::new(Float64Array::from(spends)),
-            Arc::new(Float64Array::from(values.clone())),
+            Arc::new(Float64Array::from(predictions.expected_purchases.clone())),
+            Arc::new(Float64Array::from(predictions.p_alive.clone())),
+            Arc::new(Float64Array::from(predictions.expected_spend.clone())),
+            Arc::new(Float64Array::from(predictions.clv.clone())),
         ],
     )?;
     output::write_file(&out.join("predictions.csv"), &schema, &[batch])?;
@@ -449,7 +347,8 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         .join(", ");
     println!(
         "{} customers summarised (calibration end {}, time unit {unit_name})",
-        n, summary.calibration_end
+        customers.len(),
+        summary.calibration_end
     );
     println!(
         "purchase model {}: {params}; log-likelihood {:.2}, BIC {:.2}",
@@ -464,11 +363,11 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     }
     println!(
         "expected purchases in the next {horizon:.0} {unit_name}s: {:.0}; customers probably still active: {:.0}",
-        expected.iter().sum::<f64>(),
-        alive.iter().sum::<f64>()
+        predictions.expected_purchases.iter().sum::<f64>(),
+        predictions.p_alive.iter().sum::<f64>()
     );
     if spend.is_some() {
-        let total: f64 = values.iter().flatten().sum();
+        let total: f64 = predictions.clv.iter().flatten().sum();
         println!(
             "expected value of the next {} months ({}% a month discount): {total:.2}",
             args.months,

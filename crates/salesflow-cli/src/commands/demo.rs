@@ -199,43 +199,21 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
 
 /// Fits BG/NBD and Gamma-Gamma to the summary (in days) and prints what they predict.
 fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
-    use salesflow_models::clv::{self, FitOptions, RepeatPurchaseModel, SpendRow};
+    use salesflow_models::clv::{self, FitOptions, SpendRow};
 
-    let mut customers = Vec::new();
-    for batch in &summary.batches {
-        let get = |name: &str| -> Result<&datafusion::arrow::array::Float64Array> {
-            Ok(batch
-                .column_by_name(name)
-                .context("summary column")?
-                .as_primitive::<Float64Type>())
-        };
-        let frequency = batch
-            .column_by_name("frequency")
-            .context("frequency column")?
-            .as_primitive::<Int64Type>();
-        let (recency, age, monetary) = (get("recency")?, get("T")?, get("monetary_value")?);
-        let ids = datafusion::arrow::compute::cast(
-            batch.column(0),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )?;
-        let ids = ids.as_string::<i32>();
-        for i in 0..batch.num_rows() {
-            customers.push((
-                ids.value(i).to_string(),
-                frequency.value(i) as f64,
-                recency.value(i),
-                age.value(i),
-                monetary.value(i),
-            ));
-        }
-    }
-    let triples: Vec<(f64, f64, f64)> = customers.iter().map(|c| (c.1, c.2, c.3)).collect();
+    use super::lifetime::{self, Horizon};
+
+    let customers = lifetime::customers(&summary.batches)?;
+    let triples: Vec<(f64, f64, f64)> = customers
+        .iter()
+        .map(|c| (c.frequency, c.recency, c.age))
+        .collect();
     let purchase_fit = clv::bg_nbd::fit(&clv::compress(&triples), &FitOptions::default())?;
     let spend_rows: Vec<SpendRow> = customers
         .iter()
         .map(|c| SpendRow {
-            frequency: c.1,
-            monetary_value: c.4,
+            frequency: c.frequency,
+            monetary_value: c.monetary,
             weight: 1.0,
         })
         .collect();
@@ -260,15 +238,25 @@ fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
         params(&spend_fit),
         spend.mean_spend()
     );
-    let mut scored = Vec::with_capacity(customers.len());
-    let (mut expected_90, mut alive) = (0.0, 0.0);
-    for (id, f, r, t, m) in &customers {
-        expected_90 += model.expected_purchases(90.0, *f, *r, *t)?;
-        alive += model.probability_alive(*f, *r, *t)?;
-        let value =
-            spend.customer_lifetime_value(&model, *f, *r, *t, *m, 12, 0.01, clv::TimeUnit::Days)?;
-        scored.push((value, id));
-    }
+    let predictions = lifetime::predict(
+        &model,
+        Some(&spend),
+        &customers,
+        &Horizon {
+            periods: 90.0,
+            months: 12,
+            monthly_discount_rate: 0.01,
+            unit: salesflow_core::TimeUnit::Day,
+        },
+    )?;
+    let expected_90: f64 = predictions.expected_purchases.iter().sum();
+    let alive: f64 = predictions.p_alive.iter().sum();
+    let mut scored: Vec<(f64, &String)> = predictions
+        .clv
+        .iter()
+        .zip(&customers)
+        .map(|(v, c)| (v.unwrap_or(0.0), &c.id))
+        .collect();
     let total: f64 = scored.iter().map(|(v, _)| v).sum();
     println!(
         "  expected purchases in the next 90 days: {expected_90:.0}; customers probably still active: {:.0} of {}",

@@ -3,6 +3,7 @@
 pub mod clv;
 mod clv_run;
 pub mod demo;
+mod lifetime;
 pub mod sql;
 pub mod summary;
 pub mod validate;

@@ -27,18 +27,18 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// Unit of recency, T and durations: day, week (7 days) or month (30.44 days).
-    #[arg(long, default_value = "day", value_parser = parse_unit)]
+    #[arg(long, default_value = "day")]
     time_unit: TimeUnit,
     /// Which purchases merge into one: those on the same `day`, or in the same calendar
     /// `unit` period (week from Monday, month), as lifetimes' freq does.
     #[arg(long, default_value = "day", value_parser = parse_merge)]
     merge_by: MergePeriod,
     /// Last day (inclusive) of the calibration period, YYYY-MM-DD. Default: the last purchase.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date)]
     calibration_end: Option<NaiveDate>,
     /// Last day (inclusive) observed. With --calibration-end, adds frequency_holdout,
     /// monetary_value_holdout and duration_holdout.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date)]
     observation_end: Option<NaiveDate>,
     /// Add plain RFM facts: first_order_at, last_order_at, orders, revenue,
     /// average_order_value (calibration period).
@@ -51,21 +51,12 @@ pub struct Args {
     read: ReadFlags,
 }
 
-fn parse_unit(s: &str) -> Result<TimeUnit, String> {
-    s.parse()
-}
-
 fn parse_merge(s: &str) -> Result<MergePeriod, String> {
     match s {
         "day" => Ok(MergePeriod::Day),
         "unit" | "period" => Ok(MergePeriod::Unit),
         other => Err(format!("unknown merge period `{other}`; use day or unit")),
     }
-}
-
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|e| format!("`{s}` is not a date as YYYY-MM-DD: {e}"))
 }
 
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {

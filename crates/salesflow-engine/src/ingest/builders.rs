@@ -21,7 +21,8 @@ pub(crate) const LINE_COLUMN: &str = "_line";
 pub(crate) fn arrow_type(kind: ValueKind) -> DataType {
     match kind {
         // Views: ids and categories are short, and DataFusion hashes and compares short
-        // views without touching the string bytes (twice as fast in the summary's group-bys).
+        // views without touching the string bytes (the summary query on 10 M orders went from
+        // 4.45 s to 3.9 s with them, `SALESFLOW_TIMINGS=1`).
         ValueKind::Id | ValueKind::Text => DataType::Utf8View,
         ValueKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         ValueKind::Date => DataType::Date32,
