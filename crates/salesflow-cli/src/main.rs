@@ -47,6 +47,9 @@ enum Command {
     Sql(commands::sql::Args),
     /// Customer-lifetime-value models: BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, sBG.
     Clv(commands::clv::Args),
+    /// Market-basket analysis: frequent itemsets (FP-growth, FPMax), association rules with
+    /// mlxtend's metrics, bundles worth offering and what to cross-sell beside each product.
+    Basket(commands::basket::Args),
     /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
     /// every analysis on it and say what it found.
     Demo(commands::demo::Args),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Sql(args) => commands::sql::run(&global, args),
         Command::Demo(args) => commands::demo::run(&global, args),
         Command::Clv(args) => commands::clv::run(&global, args),
+        Command::Basket(args) => commands::basket::run(&global, args),
     };
     match result {
         Ok(code) => code,

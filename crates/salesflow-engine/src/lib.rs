@@ -6,12 +6,14 @@
 //! - [`Dataset`] holds the cleaned tables of a data directory registered in a DataFusion
 //!   session; [`summary`] computes the per-customer summaries there as SQL plans, [`stats`]
 //!   the descriptive statistics, and [`Dataset::sql`] runs the user's own queries.
+//! - [`baskets`] turns a basket file or `order_lines` into baskets for market-basket analysis.
 //! - [`output`] writes results as CSV, Parquet or JSON, or prints them as a table.
 //!
 //! The SQL here is plain DataFusion SQL over registered tables, so the same plans can run on
 //! a Ballista cluster once the tables are registered there.
 #![warn(missing_docs)]
 
+pub mod baskets;
 mod dataset;
 pub mod error;
 pub mod ingest;

@@ -88,6 +88,25 @@ pub fn write_batches(
     Ok(())
 }
 
+/// Writes `text` to `path` beside its destination and renames it into place (parent folders
+/// are created), so a failed write never leaves half a file behind.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.partial",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+    ));
+    let result = std::fs::write(&tmp, text)
+        .map_err(io_err(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_err(path)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes the batches to a file; the format follows the extension (`.csv`, `.json`,
 /// `.parquet`). The file is written beside its destination and renamed into place, so a
 /// failed write never leaves half a file behind.

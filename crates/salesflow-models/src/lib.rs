@@ -17,6 +17,7 @@
 //! on nothing in the workspace; engine and analytics call into models, never the reverse.
 #![warn(missing_docs)]
 
+pub mod basket;
 pub mod clv;
 pub mod error;
 

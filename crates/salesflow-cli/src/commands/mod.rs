@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod basket;
 pub mod clv;
 mod clv_run;
 pub mod demo;

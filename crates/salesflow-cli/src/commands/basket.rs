@@ -1,0 +1,391 @@
+//! `salesflow basket`: frequent itemsets, association rules, bundles and cross-sell.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use salesflow_core::TableKind;
+use salesflow_engine::baskets::{order_line_baskets, read_basket_file};
+use salesflow_engine::{Dataset, output};
+use salesflow_models::basket::{
+    self, Bundle, CrossSell, Itemset, Metric, MiningOptions, Rule, RuleMetrics, Transactions,
+};
+use serde_json::{Value, json};
+
+use super::Global;
+use crate::input::{ReadFlags, UsageError, load_config};
+use crate::progress::Bars;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Order lines (CSV or Parquet with order_id, product_id, quantity[, unit_price]): one
+    /// basket per order. Lines with quantity <= 0 are not purchases and are left out.
+    #[arg(long, value_name = "FILE", group = "input")]
+    order_lines: Option<PathBuf>,
+    /// A basket file: one basket a line, items separated by commas.
+    #[arg(long, value_name = "FILE", group = "input")]
+    baskets: Option<PathBuf>,
+    /// A data folder with order_lines (and orders, to leave cancelled orders out).
+    #[arg(long, value_name = "DIR", group = "input")]
+    data: Option<PathBuf>,
+    /// Smallest share of baskets an itemset must appear in (0.01 = 1 %).
+    #[arg(long, value_name = "S", default_value_t = 0.01)]
+    min_support: f64,
+    /// Longest itemset to mine.
+    #[arg(long, value_name = "K")]
+    max_len: Option<usize>,
+    /// Metric that rules are filtered and ranked by: support, confidence, lift, leverage,
+    /// conviction, zhangs_metric, jaccard, certainty, kulczynski.
+    #[arg(long, default_value = "confidence", value_parser = parse_metric)]
+    metric: Metric,
+    /// Keep rules whose metric is at least this (mlxtend's default: confidence >= 0.8).
+    #[arg(long, value_name = "X", default_value_t = 0.8)]
+    min_threshold: f64,
+    /// Also find the maximal itemsets (FPMax): those no larger frequent set contains.
+    #[arg(long)]
+    maximal: bool,
+    /// Print the itemsets and rules as JSON on stdout (conviction's infinity is the string
+    /// "inf").
+    #[arg(long)]
+    json: bool,
+    /// Folder for itemsets.csv, rules.csv, bundles.csv, cross_sell.csv and basket.json.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// How many rows of each table to print.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+    #[command(flatten)]
+    read: ReadFlags,
+}
+
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    Metric::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown metric `{s}`; use one of {}", names.join(", "))
+    })
+}
+
+/// Everything one run finds.
+struct Analysis {
+    transactions: Transactions,
+    itemsets: Vec<Itemset>,
+    maximal: Option<Vec<Itemset>>,
+    rules: Vec<Rule>,
+    bundles: Vec<Bundle>,
+    cross_sell: Vec<CrossSell>,
+}
+
+pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
+    let transactions = load(global, &args)?;
+    let options = MiningOptions {
+        min_support: args.min_support,
+        max_len: args.max_len,
+    };
+    let usage = |e: salesflow_models::ModelError| UsageError(e.to_string());
+    let clock = std::time::Instant::now();
+    let itemsets = basket::frequent_itemsets(&transactions, &options).map_err(usage)?;
+    let maximal = if !args.maximal {
+        None
+    } else if args.max_len.is_some() {
+        Some(basket::maximal_subset(&itemsets))
+    } else {
+        Some(basket::maximal_itemsets(&transactions, &options).map_err(usage)?)
+    };
+    let rules = basket::association_rules(
+        &itemsets,
+        transactions.len(),
+        args.metric,
+        args.min_threshold,
+    )
+    .map_err(usage)?;
+    let bundles = basket::bundles(&itemsets, &transactions, 50);
+    let cross_sell = basket::cross_sell(&rules, 5);
+    if std::env::var_os("SALESFLOW_TIMINGS").is_some() {
+        eprintln!(
+            "[timing] mining and rules: {:.3}s",
+            clock.elapsed().as_secs_f64()
+        );
+    }
+    let analysis = Analysis {
+        transactions,
+        itemsets,
+        maximal,
+        rules,
+        bundles,
+        cross_sell,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&to_json(&analysis))?);
+    } else if !global.quiet {
+        print_human(&analysis, &args);
+    }
+    if let Some(dir) = &args.out {
+        write_outputs(dir, &analysis)?;
+        if !global.quiet {
+            eprintln!(
+                "wrote itemsets, rules, bundles and cross-sell to {}",
+                dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(global: &Global, args: &Args) -> Result<Transactions> {
+    if let Some(path) = &args.baskets {
+        return Ok(read_basket_file(path)?);
+    }
+    let config = load_config(global.config.as_deref(), args.data.as_deref())?;
+    args.read.check(&config)?;
+    let bars = Bars::new(global.quiet || args.json);
+    let dataset = match (&args.order_lines, &args.data) {
+        (Some(file), _) => {
+            let options = args.read.options(&config, TableKind::OrderLines)?;
+            let mut dataset = Dataset::new(salesflow_engine::default_threads());
+            dataset.load(TableKind::OrderLines, file, &options, &bars)?;
+            dataset
+        }
+        // `check` above has validated the flags, so per-table options cannot fail here.
+        (None, Some(dir)) => Dataset::load_dir(
+            dir,
+            salesflow_engine::default_threads(),
+            |kind| args.read.options(&config, kind).unwrap_or_default(),
+            &bars,
+        )?,
+        (None, None) => bail!(UsageError(
+            "give --baskets FILE, --order-lines FILE or --data DIR".into()
+        )),
+    };
+    if !global.quiet && !args.json {
+        eprint!("{}", dataset.report().human_summary(3));
+    }
+    let rt = super::runtime()?;
+    Ok(rt.block_on(order_line_baskets(&dataset))?)
+}
+
+fn names(t: &Transactions, ids: &[u32]) -> Vec<String> {
+    t.sorted_names(ids)
+}
+
+fn number(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else if x.is_nan() {
+        json!("nan")
+    } else if x > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
+    }
+}
+
+fn metrics_json(m: &RuleMetrics) -> serde_json::Map<String, Value> {
+    Metric::ALL
+        .iter()
+        .map(|&metric| (metric.name().to_owned(), number(m.get(metric))))
+        .collect()
+}
+
+fn itemsets_json(t: &Transactions, sets: &[Itemset]) -> Value {
+    let n = t.len() as f64;
+    Value::Array(
+        sets.iter()
+            .map(|s| json!({"items": names(t, &s.items), "support": s.count as f64 / n, "count": s.count}))
+            .collect(),
+    )
+}
+
+fn to_json(a: &Analysis) -> Value {
+    let t = &a.transactions;
+    let rules: Vec<Value> = a
+        .rules
+        .iter()
+        .map(|r| {
+            let mut row = serde_json::Map::new();
+            row.insert("antecedents".into(), json!(names(t, &r.antecedents)));
+            row.insert("consequents".into(), json!(names(t, &r.consequents)));
+            row.extend(metrics_json(&r.metrics));
+            Value::Object(row)
+        })
+        .collect();
+    let mut out = json!({
+        "transactions": t.len(),
+        "itemsets": itemsets_json(t, &a.itemsets),
+        "rules": rules,
+        "bundles": a.bundles.iter().map(|b| json!({
+            "items": names(t, &b.items),
+            "count": b.count,
+            "support": b.support,
+            "lift": b.lift,
+            "revenue": b.revenue,
+            "revenue_share": b.revenue_share,
+        })).collect::<Vec<_>>(),
+        "cross_sell": a.cross_sell.iter().map(|c| json!({
+            "item": t.name(c.item),
+            "offers": c.offers.iter().map(|(offer, m)| json!({
+                "item": t.name(*offer),
+                "confidence": m.confidence,
+                "lift": m.lift,
+                "support": m.support,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(maximal) = &a.maximal {
+        out["maximal_itemsets"] = itemsets_json(t, maximal);
+    }
+    out
+}
+
+fn print_human(a: &Analysis, args: &Args) {
+    let t = &a.transactions;
+    let mut by_len = std::collections::BTreeMap::<usize, usize>::new();
+    for s in &a.itemsets {
+        *by_len.entry(s.items.len()).or_default() += 1;
+    }
+    let lengths: Vec<String> = by_len.iter().map(|(k, n)| format!("{n} of {k}")).collect();
+    println!(
+        "{} baskets, {} distinct items; {} frequent itemsets at support >= {} ({})",
+        t.len(),
+        t.items(),
+        a.itemsets.len(),
+        args.min_support,
+        lengths.join(", ")
+    );
+    if let Some(maximal) = &a.maximal {
+        println!("{} maximal itemsets", maximal.len());
+    }
+    let pairs: Vec<&Itemset> = a
+        .itemsets
+        .iter()
+        .filter(|s| s.items.len() >= 2)
+        .take(args.top)
+        .collect();
+    if !pairs.is_empty() {
+        println!("\nmost frequent combinations:");
+        for s in pairs {
+            println!(
+                "  {:>7} baskets  {}",
+                s.count,
+                names(t, &s.items).join(" + ")
+            );
+        }
+    }
+    println!(
+        "\n{} rules with {} >= {}{}",
+        a.rules.len(),
+        args.metric.name(),
+        args.min_threshold,
+        if a.rules.is_empty() {
+            ""
+        } else {
+            "; the strongest:"
+        }
+    );
+    for r in a.rules.iter().take(args.top) {
+        println!(
+            "  {} -> {}  (support {:.4}, confidence {:.3}, lift {:.2})",
+            names(t, &r.antecedents).join(" + "),
+            names(t, &r.consequents).join(" + "),
+            r.metrics.support,
+            r.metrics.confidence,
+            r.metrics.lift
+        );
+    }
+    if !a.bundles.is_empty() {
+        println!("\nbundles (bought together more than chance, by lift):");
+        for b in a.bundles.iter().take(args.top) {
+            let revenue = b
+                .revenue
+                .map(|r| {
+                    format!(
+                        ", revenue {r:.2} ({:.1} %)",
+                        100.0 * b.revenue_share.unwrap_or(0.0)
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "  {}  (lift {:.2}, {} baskets{revenue})",
+                names(t, &b.items).join(" + "),
+                b.lift,
+                b.count
+            );
+        }
+    }
+}
+
+fn write_outputs(dir: &Path, a: &Analysis) -> Result<()> {
+    let t = &a.transactions;
+    let n = t.len() as f64;
+    let mut itemsets = csv_text(&["items", "length", "count", "support"]);
+    for s in &a.itemsets {
+        itemsets.write_record([
+            names(t, &s.items).join(" "),
+            s.items.len().to_string(),
+            s.count.to_string(),
+            (s.count as f64 / n).to_string(),
+        ])?;
+    }
+    let mut header = vec!["antecedents", "consequents"];
+    header.extend(Metric::ALL.iter().map(|m| m.name()));
+    let mut rules = csv_text(&header);
+    for r in &a.rules {
+        let mut row = vec![
+            names(t, &r.antecedents).join(" "),
+            names(t, &r.consequents).join(" "),
+        ];
+        row.extend(Metric::ALL.iter().map(|&m| r.metrics.get(m).to_string()));
+        rules.write_record(row)?;
+    }
+    let mut bundles = csv_text(&[
+        "items",
+        "count",
+        "support",
+        "lift",
+        "revenue",
+        "revenue_share",
+    ]);
+    for b in &a.bundles {
+        bundles.write_record([
+            names(t, &b.items).join(" "),
+            b.count.to_string(),
+            b.support.to_string(),
+            b.lift.to_string(),
+            b.revenue.map(|r| r.to_string()).unwrap_or_default(),
+            b.revenue_share.map(|r| r.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    let mut cross = csv_text(&["item", "rank", "offer", "confidence", "lift", "support"]);
+    for c in &a.cross_sell {
+        for (rank, (offer, m)) in c.offers.iter().enumerate() {
+            cross.write_record([
+                t.name(c.item).to_owned(),
+                (rank + 1).to_string(),
+                t.name(*offer).to_owned(),
+                m.confidence.to_string(),
+                m.lift.to_string(),
+                m.support.to_string(),
+            ])?;
+        }
+    }
+    for (name, writer) in [
+        ("itemsets.csv", itemsets),
+        ("rules.csv", rules),
+        ("bundles.csv", bundles),
+        ("cross_sell.csv", cross),
+    ] {
+        let bytes = writer.into_inner().context("formatting CSV")?;
+        output::write_text(&dir.join(name), &String::from_utf8(bytes)?)?;
+    }
+    output::write_text(
+        &dir.join("basket.json"),
+        &serde_json::to_string_pretty(&to_json(a))?,
+    )?;
+    Ok(())
+}
+
+fn csv_text(header: &[&str]) -> csv::Writer<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = writer.write_record(header);
+    writer
+}
