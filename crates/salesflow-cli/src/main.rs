@@ -50,6 +50,9 @@ enum Command {
     /// Market-basket analysis: frequent itemsets (FP-growth, FPMax), association rules with
     /// mlxtend's metrics, bundles worth offering and what to cross-sell beside each product.
     Basket(commands::basket::Args),
+    /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
+    /// the models compared on a time-based holdout.
+    Recommend(commands::recommend::Args),
     /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
     /// every analysis on it and say what it found.
     Demo(commands::demo::Args),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&global, args),
         Command::Clv(args) => commands::clv::run(&global, args),
         Command::Basket(args) => commands::basket::run(&global, args),
+        Command::Recommend(args) => commands::recommend::run(&global, args),
     };
     match result {
         Ok(code) => code,

@@ -112,14 +112,14 @@ pub async fn order_line_baskets(dataset: &Dataset) -> Result<Transactions> {
             Some("pass --order-lines FILE, or put order_lines.csv in the --data folder".into()),
         ));
     };
-    let has_price = lines.schema.field_with_name("unit_price").is_ok();
+    let has_price = lines.has_values("unit_price");
     let revenue = if has_price {
         "SUM(CAST(l.quantity AS DOUBLE) * CAST(l.unit_price AS DOUBLE))"
     } else {
         "CAST(NULL AS DOUBLE)"
     };
     let cancelled = match dataset.table(TableKind::Orders) {
-        Some(orders) if orders.schema.field_with_name("status").is_ok() => format!(
+        Some(orders) if orders.has_values("status") => format!(
             "AND l.order_id NOT IN (SELECT order_id FROM orders WHERE status = '{}' AND order_id IS NOT NULL)",
             crate::ingest::rules::CANCELLED
         ),

@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod numeric;
 pub mod output;
 pub mod parse;
+pub mod purchases;
 pub mod report;
 pub mod stats;
 pub mod summary;

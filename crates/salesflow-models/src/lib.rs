@@ -20,5 +20,6 @@
 pub mod basket;
 pub mod clv;
 pub mod error;
+pub mod recommend;
 
 pub use error::ModelError;

@@ -5,6 +5,7 @@ pub mod clv;
 mod clv_run;
 pub mod demo;
 mod lifetime;
+pub mod recommend;
 pub mod sql;
 pub mod summary;
 pub mod validate;

@@ -40,6 +40,18 @@ impl LoadedTable {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+
+    /// Whether `column` exists and holds at least one value (absent optional columns are
+    /// all null).
+    pub fn has_values(&self, column: &str) -> bool {
+        use datafusion::arrow::array::Array as _;
+        let Ok(index) = self.schema.index_of(column) else {
+            return false;
+        };
+        self.batches
+            .iter()
+            .any(|b| b.column(index).null_count() < b.num_rows())
+    }
 }
 
 /// The file formats salesflow reads.

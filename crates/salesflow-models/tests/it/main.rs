@@ -1,8 +1,10 @@
 //! Integration tests of `salesflow-models` against published references and lifetimes.
 
+mod basket;
 mod common;
 mod fits;
 mod lifetimes;
+mod recommend;
 mod recovery;
 mod robustness;
 mod sim;
