@@ -271,7 +271,7 @@ pub async fn product_features(
             }
             let mean = finite.iter().sum::<f64>() / n;
             let sd = (finite.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-            if !(sd > 0.0) {
+            if sd.is_nan() || sd <= 0.0 {
                 continue;
             }
             names.push(name.to_owned());

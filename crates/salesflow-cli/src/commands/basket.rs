@@ -1,5 +1,6 @@
 //! `salesflow basket`: frequent itemsets, association rules, bundles and cross-sell.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -68,6 +69,8 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
 /// Everything one run finds.
 struct Analysis {
     transactions: Transactions,
+    /// Product names by id, for the printed summary (from `products`, when loaded).
+    labels: HashMap<String, String>,
     itemsets: Vec<Itemset>,
     maximal: Option<Vec<Itemset>>,
     rules: Vec<Rule>,
@@ -76,7 +79,7 @@ struct Analysis {
 }
 
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
-    let transactions = load(global, &args)?;
+    let (transactions, labels) = load(global, &args)?;
     let options = MiningOptions {
         min_support: args.min_support,
         max_len: args.max_len,
@@ -108,6 +111,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     }
     let analysis = Analysis {
         transactions,
+        labels,
         itemsets,
         maximal,
         rules,
@@ -131,9 +135,9 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load(global: &Global, args: &Args) -> Result<Transactions> {
+fn load(global: &Global, args: &Args) -> Result<(Transactions, HashMap<String, String>)> {
     if let Some(path) = &args.baskets {
-        return Ok(read_basket_file(path)?);
+        return Ok((read_basket_file(path)?, HashMap::new()));
     }
     let config = load_config(global.config.as_deref(), args.data.as_deref())?;
     args.read.check(&config)?;
@@ -160,7 +164,37 @@ fn load(global: &Global, args: &Args) -> Result<Transactions> {
         eprint!("{}", dataset.report().human_summary(3));
     }
     let rt = super::runtime()?;
-    Ok(rt.block_on(order_line_baskets(&dataset))?)
+    let transactions = rt.block_on(order_line_baskets(&dataset))?;
+    let mut labels = HashMap::new();
+    if dataset
+        .table(TableKind::Products)
+        .is_some_and(|t| t.has_values("name"))
+    {
+        let batches = rt.block_on(
+            dataset.sql("SELECT product_id, name FROM products WHERE name IS NOT NULL"),
+        )?;
+        for batch in batches {
+            use datafusion::arrow::array::AsArray;
+            let ids = batch.column(0).as_string_view();
+            let names = batch.column(1).as_string_view();
+            for row in 0..batch.num_rows() {
+                labels.insert(ids.value(row).to_owned(), names.value(row).to_owned());
+            }
+        }
+    }
+    Ok((transactions, labels))
+}
+
+/// Items for people: `P0001 Aperture C10 Compact Camera` when the name is known.
+fn shown(a: &Analysis, ids: &[u32]) -> String {
+    names(&a.transactions, ids)
+        .into_iter()
+        .map(|id| match a.labels.get(&id) {
+            Some(name) => format!("{id} {name}"),
+            None => id,
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 fn names(t: &Transactions, ids: &[u32]) -> Vec<String> {
@@ -263,11 +297,7 @@ fn print_human(a: &Analysis, args: &Args) {
     if !pairs.is_empty() {
         println!("\nmost frequent combinations:");
         for s in pairs {
-            println!(
-                "  {:>7} baskets  {}",
-                s.count,
-                names(t, &s.items).join(" + ")
-            );
+            println!("  {:>7} baskets  {}", s.count, shown(a, &s.items));
         }
     }
     println!(
@@ -284,8 +314,8 @@ fn print_human(a: &Analysis, args: &Args) {
     for r in a.rules.iter().take(args.top) {
         println!(
             "  {} -> {}  (support {:.4}, confidence {:.3}, lift {:.2})",
-            names(t, &r.antecedents).join(" + "),
-            names(t, &r.consequents).join(" + "),
+            shown(a, &r.antecedents),
+            shown(a, &r.consequents),
             r.metrics.support,
             r.metrics.confidence,
             r.metrics.lift
@@ -305,7 +335,7 @@ fn print_human(a: &Analysis, args: &Args) {
                 .unwrap_or_default();
             println!(
                 "  {}  (lift {:.2}, {} baskets{revenue})",
-                names(t, &b.items).join(" + "),
+                shown(a, &b.items),
                 b.lift,
                 b.count
             );

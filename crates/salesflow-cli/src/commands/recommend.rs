@@ -23,6 +23,8 @@ use crate::progress::Bars;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelKind {
+    /// The model with the best NDCG@k on the holdout (hybrid with --no-evaluation).
+    Auto,
     /// Implicit ALS (matrix factorisation of who bought what).
     Als,
     /// Item-item collaborative filtering ("bought with").
@@ -50,7 +52,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
     /// The model whose recommendations are written.
-    #[arg(long, value_enum, default_value = "als")]
+    #[arg(long, value_enum, default_value = "auto")]
     model: ModelKind,
     /// Products per customer.
     #[arg(long, default_value_t = 10)]
@@ -116,6 +118,7 @@ impl Models {
     /// The scorer of `kind`, when its inputs exist.
     fn scorer(&self, kind: ModelKind) -> Option<Chosen<'_>> {
         Some(match kind {
+            ModelKind::Auto => return None,
             ModelKind::Als => Chosen::One(&self.als),
             ModelKind::ItemKnn => Chosen::One(&self.knn),
             ModelKind::Popular => Chosen::One(&self.popular),
@@ -250,19 +253,33 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         }
     }
 
+    let chosen = match args.model {
+        ModelKind::Auto => report
+            .iter()
+            .max_by(|a, b| a.1.ndcg.total_cmp(&b.1.ndcg))
+            .map_or(ModelKind::Hybrid, |r| r.0),
+        other => other,
+    };
+    if args.model == ModelKind::Auto && !global.quiet && !report.is_empty() {
+        eprintln!(
+            "chose {} (best NDCG@{} on the holdout)",
+            model_name(chosen),
+            args.k
+        );
+    }
     let all = interactions(log, |_| true);
     let models = fit(&all, &inputs, &args, &bars, "training on all purchases")?;
     let scorer = models
-        .scorer(args.model)
+        .scorer(chosen)
         .context("the chosen model is not available for this data")?;
-    let rows = recommend_all(&scorer, &models, &all, &inputs, &args);
+    let rows = recommend_all(&scorer, &models, &all, &inputs, &args, chosen);
     write_recommendations(&args.out, &rows, &inputs.log)?;
     if !global.quiet {
         eprintln!(
             "wrote {} recommendations ({} per customer, model {}) to {}",
             rows.len(),
             args.k,
-            model_name(args.model),
+            model_name(chosen),
             args.out.display()
         );
     }
@@ -342,9 +359,19 @@ fn fit(
         ..AlsOptions::default()
     };
     bars.start(&format!("ALS, {phase}"), args.iterations as u64);
+    let clock = std::time::Instant::now();
     let als = Als::fit(train, &options, &mut |_| bars.advance(1))
         .map_err(|e| UsageError(e.to_string()))?;
     bars.finish();
+    if std::env::var_os("SALESFLOW_TIMINGS").is_some() {
+        eprintln!(
+            "[timing] ALS fit ({phase}; {} users, {} products, {} pairs): {:.3}s",
+            train.users(),
+            train.items(),
+            train.nnz(),
+            clock.elapsed().as_secs_f64()
+        );
+    }
     let segment = inputs.segments.as_ref().map(|(_, of_customer, levels)| {
         Popular::fit_segmented(train, of_customer.clone(), levels.len(), 20)
     });
@@ -366,6 +393,7 @@ fn fit(
 
 fn model_name(kind: ModelKind) -> &'static str {
     match kind {
+        ModelKind::Auto => "auto",
         ModelKind::Als => "als",
         ModelKind::ItemKnn => "item-knn",
         ModelKind::Content => "content",
@@ -461,7 +489,7 @@ fn reason(
         ModelKind::Popular => None,
         ModelKind::PopularSegment => segment(),
         ModelKind::Content => like(),
-        ModelKind::ItemKnn | ModelKind::Als | ModelKind::Hybrid => {
+        ModelKind::ItemKnn | ModelKind::Als | ModelKind::Hybrid | ModelKind::Auto => {
             bought_with().or_else(like).or_else(segment)
         }
     };
@@ -474,6 +502,7 @@ fn recommend_all(
     all: &Interactions,
     inputs: &Inputs,
     args: &Args,
+    kind: ModelKind,
 ) -> Vec<Row> {
     let users = all.users();
     let threads = salesflow_engine::default_threads().min(users.max(1));
@@ -500,7 +529,7 @@ fn recommend_all(
                                 rank: rank + 1,
                                 product: p,
                                 score,
-                                reason: reason(models, inputs, args.model, u as u32, history, p),
+                                reason: reason(models, inputs, kind, u as u32, history, p),
                             });
                         }
                     }

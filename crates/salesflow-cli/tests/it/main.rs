@@ -1,9 +1,11 @@
 //! The integration tests: the real `salesflow` executable driven as a user would.
 
 mod bad_input;
+mod basket;
 mod cdnow;
 mod cleaning;
 mod clv;
 mod demo;
+mod recommend;
 mod sql;
 mod util;

@@ -6,6 +6,7 @@
 //! `Σ c (p - x·y)² + λ(|x|² + |y|²)` over one side with the other fixed, taking a few
 //! conjugate-gradient steps from the previous solution instead of solving exactly.
 
+use super::kernels::{self, has_fma};
 use super::parallel::for_row_chunks;
 use super::{Interactions, Scorer};
 use crate::ModelError;
@@ -70,8 +71,13 @@ impl Als {
             .collect();
         let by_item = train.transpose();
         for sweep in 0..options.iterations {
+            let t0 = std::time::Instant::now();
             sweep_rows(train, &mut user_factors, &item_factors, options);
+            let t1 = std::time::Instant::now();
             sweep_rows(&by_item, &mut item_factors, &user_factors, options);
+            if std::env::var_os("ALS_DEBUG").is_some() {
+                eprintln!("users {:?} items {:?}", t1 - t0, t1.elapsed());
+            }
             progress(sweep + 1);
         }
         Ok(Als {
@@ -109,7 +115,7 @@ impl Als {
             cg_steps: f,
             ..self.options
         };
-        solve_row(
+        solve_row::<false>(
             &mut x,
             &gram,
             history,
@@ -150,12 +156,47 @@ fn check(options: &AlsOptions) -> Result<(), ModelError> {
 fn sweep_rows(m: &Interactions, x: &mut [f32], y: &[f32], options: &AlsOptions) {
     let f = options.factors;
     let gram = gram(y, f, options.regularization);
+    let fma = has_fma();
     for_row_chunks(x, f, |first, chunk| {
-        let mut work = Work::new(f);
-        for (offset, row) in chunk.chunks_exact_mut(f).enumerate() {
-            solve_row(row, &gram, m.row(first + offset), y, options, &mut work);
+        if fma {
+            // SAFETY: the processor has AVX2 and FMA (checked by `has_fma`).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                solve_chunk_fma(first, chunk, &gram, m, y, options)
+            };
+        } else {
+            solve_chunk::<false>(first, chunk, &gram, m, y, options);
         }
     });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn solve_chunk_fma(
+    first: usize,
+    chunk: &mut [f32],
+    gram: &[f32],
+    m: &Interactions,
+    y: &[f32],
+    options: &AlsOptions,
+) {
+    solve_chunk::<true>(first, chunk, gram, m, y, options);
+}
+
+#[inline(always)]
+fn solve_chunk<const FMA: bool>(
+    first: usize,
+    chunk: &mut [f32],
+    gram: &[f32],
+    m: &Interactions,
+    y: &[f32],
+    options: &AlsOptions,
+) {
+    let f = options.factors;
+    let mut work = Work::new(f);
+    for (offset, row) in chunk.chunks_exact_mut(f).enumerate() {
+        solve_row::<FMA>(row, gram, m.row(first + offset), y, options, &mut work);
+    }
 }
 
 /// `YᵀY + λI` (f × f, row-major), summed on every core.
@@ -212,7 +253,8 @@ impl Work {
 }
 
 /// A few conjugate-gradient steps on `(YᵀY + λI + Σ (c-1) y yᵀ) x = Σ c y` from the current x.
-fn solve_row(
+#[inline(always)]
+fn solve_row<const FMA: bool>(
     x: &mut [f32],
     gram: &[f32],
     row: (&[u32], &[f32]),
@@ -223,31 +265,31 @@ fn solve_row(
     let f = x.len();
     let Work { r, p, ap } = work;
     // r = b - A x
-    matvec(gram, x, r);
+    kernels::symv::<FMA>(gram, x, r);
     r.iter_mut().for_each(|v| *v = -*v);
     for (&i, &w) in row.0.iter().zip(row.1) {
         let yi = &y[i as usize * f..(i as usize + 1) * f];
         let extra = options.alpha * w;
-        axpy(r, extra + 1.0 - extra * dot(yi, x), yi);
+        kernels::axpy::<FMA>(r, extra + 1.0 - extra * kernels::dot::<FMA>(yi, x), yi);
     }
     p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
+    let mut rs_old = kernels::dot::<FMA>(r, r);
     for _ in 0..options.cg_steps {
         if rs_old < 1e-20 {
             break;
         }
-        matvec(gram, p, ap);
+        kernels::symv::<FMA>(gram, p, ap);
         for (&i, &w) in row.0.iter().zip(row.1) {
             let yi = &y[i as usize * f..(i as usize + 1) * f];
-            axpy(ap, options.alpha * w * dot(yi, p), yi);
+            kernels::axpy::<FMA>(ap, options.alpha * w * kernels::dot::<FMA>(yi, p), yi);
         }
-        let step = rs_old / dot(p, ap);
+        let step = rs_old / kernels::dot::<FMA>(p, ap);
         if !step.is_finite() {
             break;
         }
-        axpy(x, step, p);
-        axpy(r, -step, ap);
-        let rs_new = dot(r, r);
+        kernels::axpy::<FMA>(x, step, p);
+        kernels::axpy::<FMA>(r, -step, ap);
+        let rs_new = kernels::dot::<FMA>(r, r);
         if rs_new < 1e-20 {
             break;
         }
@@ -259,37 +301,13 @@ fn solve_row(
     }
 }
 
-/// Dot product with eight independent partial sums, so the compiler can use SIMD lanes
-/// (a single running f32 sum must stay sequential).
-#[inline]
+/// Portable dot product (for code outside the hot loops).
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, a_rest) = a.split_at(a.len() - a.len() % 8);
-    let (b8, b_rest) = b.split_at(a8.len());
-    for (ca, cb) in a8.chunks_exact(8).zip(b8.chunks_exact(8)) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    let mut sum = acc.iter().sum::<f32>();
-    for (x, y) in a_rest.iter().zip(b_rest) {
-        sum += x * y;
-    }
-    sum
+    kernels::dot::<false>(a, b)
 }
 
-#[inline]
 fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
-}
-
-fn matvec(m: &[f32], v: &[f32], out: &mut [f32]) {
-    let f = v.len();
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(f)) {
-        *o = dot(row, v);
-    }
+    kernels::axpy::<false>(y, a, x);
 }
 
 /// SplitMix64: a tiny, well-mixed generator for the initial factors.
@@ -342,7 +360,7 @@ mod tests {
         let row: (&[u32], &[f32]) = (&[0, 2], &[1.0, 3.0]);
         let gram = gram(&y, f, options.regularization);
         let mut x = vec![0f32; f];
-        solve_row(&mut x, &gram, row, &y, &options, &mut Work::new(f));
+        solve_row::<false>(&mut x, &gram, row, &y, &options, &mut Work::new(f));
         // A = YᵀY + λI + Σ alpha w y yᵀ ; b = Σ (1 + alpha w) y
         let mut a = gram.clone();
         let mut b = vec![0f32; f];
@@ -356,7 +374,7 @@ mod tests {
             }
         }
         let mut ax = vec![0f32; f];
-        matvec(&a, &x, &mut ax);
+        kernels::symv::<false>(&a, &x, &mut ax);
         for r in 0..f {
             assert!((ax[r] - b[r]).abs() < 1e-4, "{ax:?} vs {b:?}");
         }

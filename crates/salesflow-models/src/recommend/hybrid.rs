@@ -28,7 +28,8 @@ impl Scorer for Hybrid<'_> {
                     (lo.min(s), hi.max(s))
                 });
             let span = hi - lo;
-            if !(span > 0.0) {
+            // All equal (or nothing finite): this part cannot tell items apart.
+            if span.is_nan() || span <= 0.0 {
                 continue;
             }
             for (s, &p) in scores.iter_mut().zip(&part) {

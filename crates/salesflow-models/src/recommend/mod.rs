@@ -13,6 +13,7 @@ mod content;
 mod hybrid;
 mod interactions;
 mod item_knn;
+mod kernels;
 mod metrics;
 mod parallel;
 mod popular;

@@ -14,7 +14,9 @@ pub(crate) fn for_row_chunks<T: Send>(
     // Several chunks per thread even out rows of uneven cost.
     let chunk_rows = rows.div_ceil(threads * 8).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let chunks: Vec<std::sync::Mutex<Option<(usize, &mut [T])>>> = out
+    // Each chunk is handed out once, to whichever thread asks first.
+    type Slot<'a, T> = std::sync::Mutex<Option<(usize, &'a mut [T])>>;
+    let chunks: Vec<Slot<'_, T>> = out
         .chunks_mut(chunk_rows * width.max(1))
         .enumerate()
         .map(|(c, chunk)| std::sync::Mutex::new(Some((c * chunk_rows, chunk))))
