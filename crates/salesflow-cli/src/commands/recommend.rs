@@ -117,13 +117,13 @@ struct Models {
 impl Models {
     /// The scorer of `kind`, when its inputs exist.
     fn scorer(&self, kind: ModelKind) -> Option<Chosen<'_>> {
-        Some(match kind {
+        let model = match kind {
             ModelKind::Auto => return None,
-            ModelKind::Als => Chosen::One(&self.als),
-            ModelKind::ItemKnn => Chosen::One(&self.knn),
-            ModelKind::Popular => Chosen::One(&self.popular),
-            ModelKind::PopularSegment => Chosen::One(self.segment.as_ref()?),
-            ModelKind::Content => Chosen::One(self.content.as_ref()?),
+            ModelKind::Als => Model::One(&self.als),
+            ModelKind::ItemKnn => Model::One(&self.knn),
+            ModelKind::Popular => Model::One(&self.popular),
+            ModelKind::PopularSegment => Model::One(self.segment.as_ref()?),
+            ModelKind::Content => Model::One(self.content.as_ref()?),
             ModelKind::Hybrid => {
                 // Weights: collaborative signals first; content and segment popularity keep
                 // new products and thin histories covered.
@@ -132,23 +132,37 @@ impl Models {
                     parts.push((content, 0.1));
                 }
                 parts.push((self.segment.as_ref().unwrap_or(&self.popular), 0.1));
-                Chosen::Blend(Hybrid::new(parts))
+                Model::Blend(Hybrid::new(parts))
             }
+        };
+        Some(Chosen {
+            model,
+            cold_start: self.segment.as_ref().unwrap_or(&self.popular),
         })
     }
 }
 
 /// One model, or a blend of several.
-enum Chosen<'a> {
+enum Model<'a> {
     One(&'a dyn Scorer),
     Blend(Hybrid<'a>),
 }
 
+/// A model, with popularity (in the customer's segment when known) for customers without a
+/// purchase history, whom collaborative and content scores cannot tell apart.
+struct Chosen<'a> {
+    model: Model<'a>,
+    cold_start: &'a Popular,
+}
+
 impl Scorer for Chosen<'_> {
     fn score(&self, user: Option<u32>, history: (&[u32], &[f32]), scores: &mut [f32]) {
-        match self {
-            Chosen::One(model) => model.score(user, history, scores),
-            Chosen::Blend(blend) => blend.score(user, history, scores),
+        if history.0.is_empty() {
+            return self.cold_start.score(user, history, scores);
+        }
+        match &self.model {
+            Model::One(model) => model.score(user, history, scores),
+            Model::Blend(blend) => blend.score(user, history, scores),
         }
     }
 }
@@ -485,6 +499,9 @@ fn reason(
             .most_similar(history.0, p)
             .map(|h| format!("like {}", product_label(inputs, h)))
     };
+    if history.0.is_empty() {
+        return segment().unwrap_or_else(|| "popular with all customers".into());
+    }
     let text = match kind {
         ModelKind::Popular => None,
         ModelKind::PopularSegment => segment(),

@@ -71,13 +71,8 @@ impl Als {
             .collect();
         let by_item = train.transpose();
         for sweep in 0..options.iterations {
-            let t0 = std::time::Instant::now();
             sweep_rows(train, &mut user_factors, &item_factors, options);
-            let t1 = std::time::Instant::now();
             sweep_rows(&by_item, &mut item_factors, &user_factors, options);
-            if std::env::var_os("ALS_DEBUG").is_some() {
-                eprintln!("users {:?} items {:?}", t1 - t0, t1.elapsed());
-            }
             progress(sweep + 1);
         }
         Ok(Als {
