@@ -1,6 +1,7 @@
 //! `salesflow basket`: frequent itemsets, association rules, bundles and cross-sell.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use salesflow_core::TableKind;
 use salesflow_engine::baskets::{order_line_baskets, read_basket_file};
 use salesflow_engine::{Dataset, output};
 use salesflow_models::basket::{
-    self, Bundle, CrossSell, Itemset, Metric, MiningOptions, Rule, RuleMetrics, Transactions,
+    self, Bundle, CrossSell, Itemset, Metric, MiningOptions, Rule, Transactions,
 };
 use serde_json::{Value, json};
 
@@ -119,7 +120,10 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         cross_sell,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&to_json(&analysis))?);
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+        write_json(&analysis, &mut out).context("writing JSON to stdout")?;
+        out.flush().context("writing JSON to stdout")?;
     } else if !global.quiet {
         print_human(&analysis, &args);
     }
@@ -201,73 +205,101 @@ fn names(t: &Transactions, ids: &[u32]) -> Vec<String> {
     t.sorted_names(ids)
 }
 
-fn number(x: f64) -> Value {
+/// A JSON number, or the string "inf" / "-inf" / "nan" that JSON has no number for.
+fn write_number(w: &mut dyn Write, x: f64) -> std::io::Result<()> {
     if x.is_finite() {
-        json!(x)
+        serde_json::to_writer(&mut *w, &x).map_err(std::io::Error::other)
     } else if x.is_nan() {
-        json!("nan")
+        w.write_all(b"\"nan\"")
     } else if x > 0.0 {
-        json!("inf")
+        w.write_all(b"\"inf\"")
     } else {
-        json!("-inf")
+        w.write_all(b"\"-inf\"")
     }
 }
 
-fn metrics_json(m: &RuleMetrics) -> serde_json::Map<String, Value> {
-    Metric::ALL
-        .iter()
-        .map(|&metric| (metric.name().to_owned(), number(m.get(metric))))
-        .collect()
+fn write_names(w: &mut dyn Write, t: &Transactions, ids: &[u32]) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, &names(t, ids)).map_err(std::io::Error::other)
 }
 
-fn itemsets_json(t: &Transactions, sets: &[Itemset]) -> Value {
+fn write_itemsets(w: &mut dyn Write, t: &Transactions, sets: &[Itemset]) -> std::io::Result<()> {
     let n = t.len() as f64;
-    Value::Array(
-        sets.iter()
-            .map(|s| json!({"items": names(t, &s.items), "support": s.count as f64 / n, "count": s.count}))
-            .collect(),
-    )
+    w.write_all(b"[")?;
+    for (k, s) in sets.iter().enumerate() {
+        w.write_all(if k == 0 {
+            b"{\"items\":"
+        } else {
+            b",{\"items\":"
+        })?;
+        write_names(w, t, &s.items)?;
+        w.write_all(b",\"support\":")?;
+        write_number(w, s.count as f64 / n)?;
+        write!(w, ",\"count\":{}}}", s.count)?;
+    }
+    w.write_all(b"]")
 }
 
-fn to_json(a: &Analysis) -> Value {
+/// The whole result as one JSON object, streamed: a rule set can run to millions of rows,
+/// and building it as a `serde_json::Value` first would cost gigabytes.
+fn write_json(a: &Analysis, w: &mut dyn Write) -> std::io::Result<()> {
     let t = &a.transactions;
-    let rules: Vec<Value> = a
-        .rules
+    write!(w, "{{\"transactions\":{},\"itemsets\":", t.len())?;
+    write_itemsets(w, t, &a.itemsets)?;
+    w.write_all(b",\"rules\":[")?;
+    for (k, r) in a.rules.iter().enumerate() {
+        w.write_all(if k == 0 {
+            b"{\"antecedents\":"
+        } else {
+            b",{\"antecedents\":"
+        })?;
+        write_names(w, t, &r.antecedents)?;
+        w.write_all(b",\"consequents\":")?;
+        write_names(w, t, &r.consequents)?;
+        for metric in Metric::ALL {
+            write!(w, ",\"{}\":", metric.name())?;
+            write_number(w, r.metrics.get(metric))?;
+        }
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]")?;
+    let bundles: Vec<Value> = a
+        .bundles
         .iter()
-        .map(|r| {
-            let mut row = serde_json::Map::new();
-            row.insert("antecedents".into(), json!(names(t, &r.antecedents)));
-            row.insert("consequents".into(), json!(names(t, &r.consequents)));
-            row.extend(metrics_json(&r.metrics));
-            Value::Object(row)
+        .map(|b| {
+            json!({
+                "items": names(t, &b.items),
+                "count": b.count,
+                "support": b.support,
+                "lift": b.lift,
+                "revenue": b.revenue,
+                "revenue_share": b.revenue_share,
+            })
         })
         .collect();
-    let mut out = json!({
-        "transactions": t.len(),
-        "itemsets": itemsets_json(t, &a.itemsets),
-        "rules": rules,
-        "bundles": a.bundles.iter().map(|b| json!({
-            "items": names(t, &b.items),
-            "count": b.count,
-            "support": b.support,
-            "lift": b.lift,
-            "revenue": b.revenue,
-            "revenue_share": b.revenue_share,
-        })).collect::<Vec<_>>(),
-        "cross_sell": a.cross_sell.iter().map(|c| json!({
-            "item": t.name(c.item),
-            "offers": c.offers.iter().map(|(offer, m)| json!({
-                "item": t.name(*offer),
-                "confidence": m.confidence,
-                "lift": m.lift,
-                "support": m.support,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    });
+    let cross_sell: Vec<Value> = a
+        .cross_sell
+        .iter()
+        .map(|c| {
+            json!({
+                "item": t.name(c.item),
+                "offers": c.offers.iter().map(|(offer, m)| json!({
+                    "item": t.name(*offer),
+                    "confidence": m.confidence,
+                    "lift": m.lift,
+                    "support": m.support,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    w.write_all(b",\"bundles\":")?;
+    serde_json::to_writer(&mut *w, &bundles).map_err(std::io::Error::other)?;
+    w.write_all(b",\"cross_sell\":")?;
+    serde_json::to_writer(&mut *w, &cross_sell).map_err(std::io::Error::other)?;
     if let Some(maximal) = &a.maximal {
-        out["maximal_itemsets"] = itemsets_json(t, maximal);
+        w.write_all(b",\"maximal_itemsets\":")?;
+        write_itemsets(w, t, maximal)?;
     }
-    out
+    w.write_all(b"}\n")
 }
 
 fn print_human(a: &Analysis, args: &Args) {
@@ -406,10 +438,11 @@ fn write_outputs(dir: &Path, a: &Analysis) -> Result<()> {
         let bytes = writer.into_inner().context("formatting CSV")?;
         output::write_text(&dir.join(name), &String::from_utf8(bytes)?)?;
     }
-    output::write_text(
-        &dir.join("basket.json"),
-        &serde_json::to_string_pretty(&to_json(a))?,
-    )?;
+    output::write_text(&dir.join("basket.json"), &{
+        let mut json = Vec::new();
+        write_json(a, &mut json)?;
+        String::from_utf8(json)?
+    })?;
     Ok(())
 }
 
