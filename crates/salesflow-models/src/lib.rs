@@ -20,6 +20,7 @@
 pub mod basket;
 pub mod clv;
 pub mod error;
+pub mod experiments;
 pub mod recommend;
 
 pub use error::ModelError;

@@ -2,6 +2,7 @@
 
 mod basket;
 mod common;
+mod experiments;
 mod fits;
 mod lifetimes;
 mod recommend;
