@@ -50,6 +50,9 @@ enum Command {
     /// Market-basket analysis: frequent itemsets (FP-growth, FPMax), association rules with
     /// mlxtend's metrics, bundles worth offering and what to cross-sell beside each product.
     Basket(commands::basket::Args),
+    /// A/B tests: conversion and revenue compared with tests, intervals, the chance the
+    /// variant is better, a sample-ratio check and a plain verdict; `abtest plan` sizes a test.
+    Abtest(commands::abtest::Args),
     /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
     /// the models compared on a time-based holdout.
     Recommend(commands::recommend::Args),
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&global, args),
         Command::Clv(args) => commands::clv::run(&global, args),
         Command::Basket(args) => commands::basket::run(&global, args),
+        Command::Abtest(args) => commands::abtest::run(&global, args),
         Command::Recommend(args) => commands::recommend::run(&global, args),
     };
     match result {

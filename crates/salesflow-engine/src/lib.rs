@@ -16,6 +16,7 @@
 pub mod baskets;
 mod dataset;
 pub mod error;
+pub mod experiments;
 pub mod ingest;
 pub mod numeric;
 pub mod output;

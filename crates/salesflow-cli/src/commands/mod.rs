@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod abtest;
 pub mod basket;
 pub mod clv;
 mod clv_run;
@@ -36,6 +37,17 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+/// Writes `text` and a newline to stdout; a reader that went away (`salesflow ... | head`)
+/// is not an error.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// A tokio runtime for DataFusion.

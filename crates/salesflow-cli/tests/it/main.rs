@@ -1,5 +1,6 @@
 //! The integration tests: the real `salesflow` executable driven as a user would.
 
+mod abtest;
 mod bad_input;
 mod basket;
 mod cdnow;

@@ -1,0 +1,111 @@
+//! `salesflow abtest`: the demo's planted experiment effect, the plan calculator, bad input.
+
+use crate::util::salesflow;
+
+#[test]
+fn planted_trial_effect_is_detected_and_its_interval_covers_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    salesflow(
+        dir.path(),
+        &[
+            "-q",
+            "demo",
+            "--customers",
+            "20000",
+            "--seed",
+            "4",
+            "--out",
+            "co",
+            "--format",
+            "csv",
+        ],
+    )
+    .success();
+    let run = salesflow(dir.path(), &["abtest", "--data", "co/csv", "--json"]);
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let experiment = &out[0];
+    assert_eq!(experiment["experiment"], "free_trial_2025");
+    assert_eq!(experiment["sample_ratio"]["ok"], true);
+    let treatment = &experiment["variants"][0];
+    assert_eq!(treatment["variant"], "treatment");
+    assert_eq!(treatment["significant"], true, "{treatment}");
+    // Planted: 5 % -> 6.5 %, a difference of 1.5 points.
+    let ci = treatment["ci_difference"].as_array().unwrap();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(
+        lo < 0.015 && 0.015 < hi,
+        "CI {lo}..{hi} misses the planted 1.5 points"
+    );
+    assert!(treatment["prob_better"].as_f64().unwrap() > 0.95);
+    assert!(treatment["revenue"]["p_value"].as_f64().unwrap() < 0.05);
+
+    let text = salesflow(dir.path(), &["abtest", "--data", "co/csv/experiments.csv"]);
+    text.success();
+    assert!(
+        text.stdout
+            .contains("verdict: treatment raised conversion from"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn plan_matches_statsmodels_normal_ind_power() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = salesflow(
+        dir.path(),
+        &[
+            "abtest",
+            "plan",
+            "--baseline",
+            "0.05",
+            "--mde",
+            "0.01",
+            "--json",
+        ],
+    );
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // statsmodels NormalIndPower: 8142.595394 per group, so 8143.
+    assert_eq!(out["customers_variant"], 8143.0);
+    assert_eq!(out["customers_control"], 8143.0);
+}
+
+#[test]
+fn abtest_bad_input_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("exp.csv"),
+        "experiment,variant,customer_id,converted\nt,a,C1,true\nt,b,C2,false\nt,a,C3,false\nt,b,C4,true\n",
+    )
+    .unwrap();
+    salesflow(dir.path(), &["abtest", "--data", "exp.csv"])
+        .bad_input()
+        .stderr_has("--control");
+    salesflow(
+        dir.path(),
+        &[
+            "abtest",
+            "--data",
+            "exp.csv",
+            "--control",
+            "a",
+            "--split",
+            "1,2,3",
+        ],
+    )
+    .bad_input()
+    .stderr_has("--split");
+    salesflow(
+        dir.path(),
+        &["abtest", "plan", "--baseline", "0.05", "--mde", "0"],
+    )
+    .bad_input();
+    salesflow(
+        dir.path(),
+        &["abtest", "plan", "--baseline", "1.5", "--mde", "0.01"],
+    )
+    .bad_input();
+    salesflow(dir.path(), &["abtest"]).bad_input();
+}
