@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod basket;
+pub mod budget;
 pub mod clv;
 pub mod error;
 pub mod experiments;

@@ -1,6 +1,7 @@
 //! Integration tests of `salesflow-models` against published references and lifetimes.
 
 mod basket;
+mod budget;
 mod common;
 mod experiments;
 mod fits;

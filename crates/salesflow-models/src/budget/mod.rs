@@ -1,0 +1,15 @@
+//! Marketing budget allocation: saturating response curves and the split of a budget that
+//! earns the most, and the linear special case.
+//!
+//! - [`curves`]: logistic and Hill saturation, normalised geometric adstock.
+//! - [`allocate`]: maximise the summed response of channels subject to the total and per-channel
+//!   bounds — exactly, by equalising marginal returns, when every curve is concave; globally on
+//!   a grid and then refined when one is S-shaped.
+//! - [`linear`]: fixed return per unit of spend, a linear programme with one budget constraint.
+
+pub mod allocate;
+pub mod curves;
+pub mod linear;
+
+pub use allocate::{Allocation, allocate};
+pub use curves::{Curve, Hill, LogisticSaturation};
