@@ -53,6 +53,9 @@ enum Command {
     /// A/B tests: conversion and revenue compared with tests, intervals, the chance the
     /// variant is better, a sample-ratio check and a plain verdict; `abtest plan` sizes a test.
     Abtest(commands::abtest::Args),
+    /// Marketing budget: response curves per channel from spend history and the weekly split
+    /// expected to bring the most customers, leads or revenue.
+    Budget(commands::budget::Args),
     /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
     /// the models compared on a time-based holdout.
     Recommend(commands::recommend::Args),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Clv(args) => commands::clv::run(&global, args),
         Command::Basket(args) => commands::basket::run(&global, args),
         Command::Abtest(args) => commands::abtest::run(&global, args),
+        Command::Budget(args) => commands::budget::run(&global, args),
         Command::Recommend(args) => commands::recommend::run(&global, args),
     };
     match result {

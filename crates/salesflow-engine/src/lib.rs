@@ -23,6 +23,7 @@ pub mod output;
 pub mod parse;
 pub mod purchases;
 pub mod report;
+pub mod spend;
 pub mod stats;
 pub mod summary;
 pub mod udaf;

@@ -2,6 +2,7 @@
 
 pub mod abtest;
 pub mod basket;
+pub mod budget;
 pub mod clv;
 mod clv_run;
 pub mod demo;

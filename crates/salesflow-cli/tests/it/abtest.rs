@@ -3,7 +3,7 @@
 use crate::util::salesflow;
 
 #[test]
-fn planted_trial_effect_is_detected_and_its_interval_covers_the_truth() {
+fn planted_trial_effect_and_channel_saturation_are_found() {
     let dir = tempfile::tempdir().unwrap();
     salesflow(
         dir.path(),
@@ -108,4 +108,7 @@ fn abtest_bad_input_is_exit_2() {
     )
     .bad_input();
     salesflow(dir.path(), &["abtest"]).bad_input();
+    salesflow(dir.path(), &["budget", "--data", ".", "--total", "-5"])
+        .bad_input()
+        .stderr_has("--total");
 }

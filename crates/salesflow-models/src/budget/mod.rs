@@ -9,6 +9,7 @@
 
 pub mod allocate;
 pub mod curves;
+pub mod fit;
 pub mod linear;
 
 pub use allocate::{Allocation, allocate};

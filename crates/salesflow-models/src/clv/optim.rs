@@ -405,7 +405,7 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
 }
 
 /// Hessian of the penalised objective at `x` by central second differences (step 1e-4).
-fn hessian<O: Objective + ?Sized>(obj: &O, penalty: f64, x: &[f64]) -> Vec<f64> {
+pub(crate) fn hessian<O: Objective + ?Sized>(obj: &O, penalty: f64, x: &[f64]) -> Vec<f64> {
     let k = x.len();
     let pen = Penalized {
         inner: obj,

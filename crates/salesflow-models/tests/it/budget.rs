@@ -119,3 +119,80 @@ fn textbook_linear_case_puts_the_budget_where_the_return_is_best() {
     let tight = linear_allocation(&roi, &caps, 1500.0).unwrap();
     assert_eq!(tight.spend, vec![1000.0, 500.0, 0.0]);
 }
+
+/// Poisson draw by Knuth's product of uniforms (means here are below 100).
+fn poisson(rng: &mut crate::sim::Rng, mean: f64) -> f64 {
+    let limit = (-mean).exp();
+    let (mut k, mut p) = (0.0, 1.0);
+    loop {
+        p *= rng.uniform();
+        if p <= limit {
+            return k;
+        }
+        k += 1.0;
+    }
+}
+
+#[test]
+fn response_curves_are_recovered_within_their_standard_errors() {
+    use salesflow_models::budget::fit::{Series, fit_response};
+    let mut rng = crate::sim::Rng::new(17);
+    let weeks = 104;
+    let season_of: Vec<usize> = (0..weeks).map(|w| (w * 12 / 52) % 12).collect();
+    let season: Vec<f64> = (0..12)
+        .map(|m| 1.0 + 0.3 * (m as f64 * 0.52).sin())
+        .collect();
+    let season: Vec<f64> = season.iter().map(|s| s / season[0]).collect();
+    // (channel, K, h, ceiling, baseline); channel 0 runs in two segments.
+    let truth = [
+        (0, 2000.0, 1.0, 40.0, 2.0),
+        (0, 2000.0, 1.0, 18.0, 1.0),
+        (1, 800.0, 1.8, 25.0, 1.5),
+    ];
+    let series: Vec<Series> = truth
+        .iter()
+        .map(|&(channel, k, h, beta, base)| {
+            let spend: Vec<f64> = (0..weeks).map(|_| k * (0.8 * rng.normal()).exp()).collect();
+            let outcome = spend
+                .iter()
+                .enumerate()
+                .map(|(t, &s)| {
+                    let r = (s / k).powf(h);
+                    poisson(
+                        &mut rng,
+                        season[season_of[t]] * (base + beta * r / (1.0 + r)),
+                    )
+                })
+                .collect();
+            Series {
+                channel,
+                spend,
+                outcome,
+            }
+        })
+        .collect();
+    let fit = fit_response(&series, 2, &season_of, 12, 1).unwrap();
+    assert!(fit.converged, "{fit:?}");
+    for (c, (k, h)) in [(2000.0, 1.0), (800.0, 1.8)].into_iter().enumerate() {
+        let f = fit.channels[c];
+        assert!(
+            (f.half_saturation - k).abs() < 3.0 * f.half_saturation_se,
+            "channel {c}: K {} ± {} vs {k}",
+            f.half_saturation,
+            f.half_saturation_se
+        );
+        assert!(
+            (f.shape - h).abs() < 3.0 * f.shape_se,
+            "channel {c}: h {} ± {} vs {h}",
+            f.shape,
+            f.shape_se
+        );
+        // Uncertainty that means something: within a factor of the truth, not a blank cheque.
+        assert!(f.half_saturation_se < 0.5 * k, "{f:?}");
+    }
+    assert!(
+        (fit.dispersion - 1.0).abs() < 0.3,
+        "Poisson data: dispersion {}",
+        fit.dispersion
+    );
+}
