@@ -99,6 +99,22 @@ impl ReadFlags {
     }
 
     /// Checks every flag once, whatever tables exist, so typos fail early.
+    /// Loads every table of the folder `dir` with these flags (after [`ReadFlags::check`],
+    /// which validates them, so per-table options cannot fail here).
+    pub fn load_dir(
+        &self,
+        dir: &Path,
+        config: &Config,
+        progress: &dyn salesflow_core::progress::Progress,
+    ) -> Result<salesflow_engine::Dataset> {
+        Ok(salesflow_engine::Dataset::load_dir(
+            dir,
+            salesflow_engine::default_threads(),
+            |t| self.options(config, t).unwrap_or_default(),
+            progress,
+        )?)
+    }
+
     pub fn check(&self, config: &Config) -> Result<()> {
         for table in TableKind::ALL {
             self.options(config, table)

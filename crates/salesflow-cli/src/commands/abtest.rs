@@ -96,12 +96,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     args.read.check(&config)?;
     let bars = Bars::new(global.quiet || args.json);
     let dataset = if path.is_dir() {
-        Dataset::load_dir(
-            path,
-            salesflow_engine::default_threads(),
-            |t| args.read.options(&config, t).unwrap_or_default(),
-            &bars,
-        )?
+        args.read.load_dir(path, &config, &bars)?
     } else {
         let mut dataset = Dataset::new(salesflow_engine::default_threads());
         let options = args.read.options(&config, TableKind::Experiments)?;

@@ -154,12 +154,7 @@ fn load(global: &Global, args: &Args) -> Result<(Transactions, HashMap<String, S
             dataset
         }
         // `check` above has validated the flags, so per-table options cannot fail here.
-        (None, Some(dir)) => Dataset::load_dir(
-            dir,
-            salesflow_engine::default_threads(),
-            |kind| args.read.options(&config, kind).unwrap_or_default(),
-            &bars,
-        )?,
+        (None, Some(dir)) => args.read.load_dir(dir, &config, &bars)?,
         (None, None) => bail!(UsageError(
             "give --baskets FILE, --order-lines FILE or --data DIR".into()
         )),

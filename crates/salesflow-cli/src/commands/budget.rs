@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use chrono::Datelike;
-use salesflow_engine::Dataset;
 use salesflow_engine::spend::{Outcome, SpendSeries, weekly_spend};
 use salesflow_models::budget::fit::{ResponseFit, Series, fit_response};
 use salesflow_models::budget::{Curve, allocate};
@@ -112,12 +111,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let config = load_config(global.config.as_deref(), Some(&args.data))?;
     args.read.check(&config)?;
     let bars = Bars::new(global.quiet || args.json);
-    let dataset = Dataset::load_dir(
-        &args.data,
-        salesflow_engine::default_threads(),
-        |t| args.read.options(&config, t).unwrap_or_default(),
-        &bars,
-    )?;
+    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
     let outcome = match args.objective {
         Objective::Customers => Outcome::Customers,
         Objective::Leads => Outcome::Leads,

@@ -174,12 +174,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let config = load_config(global.config.as_deref(), Some(&args.data))?;
     args.read.check(&config)?;
     let bars = Bars::new(global.quiet);
-    let dataset = Dataset::load_dir(
-        &args.data,
-        salesflow_engine::default_threads(),
-        |t| args.read.options(&config, t).unwrap_or_default(),
-        &bars,
-    )?;
+    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
     let rt = super::runtime()?;
     let inputs = rt.block_on(load_inputs(&dataset, &args))?;
     let log = &inputs.log;

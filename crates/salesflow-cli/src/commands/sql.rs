@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use salesflow_engine::Dataset;
 use salesflow_engine::output::{self, Format};
 
 use super::Global;
@@ -34,12 +33,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let config = load_config(global.config.as_deref(), Some(&args.data))?;
     args.read.check(&config)?;
     let bars = Bars::new(global.quiet);
-    let dataset = Dataset::load_dir(
-        &args.data,
-        salesflow_engine::default_threads(),
-        |t| args.read.options(&config, t).unwrap_or_default(),
-        &bars,
-    )?;
+    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
     let rt = super::runtime()?;
     let (schema, batches) = rt.block_on(dataset.sql_with_schema(&args.query))?;
     match &args.out {

@@ -11,11 +11,7 @@ pub fn frequent_itemsets(
     transactions: &Transactions,
     options: &MiningOptions,
 ) -> Result<Vec<Itemset>, ModelError> {
-    if transactions.is_empty() {
-        return Err(ModelError::EmptyInput { what: "baskets" });
-    }
-    let min_count = options.min_count(transactions.len())?;
-    let tree = root_tree(transactions, min_count);
+    let (min_count, tree) = prepare(transactions, options)?;
     let mut out = Vec::new();
     let mut suffix = Vec::new();
     grow(&tree, &mut suffix, min_count, options.max_len, &mut out);
@@ -23,8 +19,20 @@ pub fn frequent_itemsets(
     Ok(out)
 }
 
+/// Checks the input and options; the smallest qualifying count and the FP-tree of all baskets.
+pub(crate) fn prepare(
+    transactions: &Transactions,
+    options: &MiningOptions,
+) -> Result<(u64, FpTree), ModelError> {
+    if transactions.is_empty() {
+        return Err(ModelError::EmptyInput { what: "baskets" });
+    }
+    let min_count = options.min_count(transactions.len())?;
+    Ok((min_count, root_tree(transactions, min_count)))
+}
+
 /// The FP-tree of all baskets.
-pub(crate) fn root_tree(transactions: &Transactions, min_count: u64) -> FpTree {
+fn root_tree(transactions: &Transactions, min_count: u64) -> FpTree {
     FpTree::build(
         transactions.items(),
         min_count,

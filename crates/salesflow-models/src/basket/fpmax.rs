@@ -1,6 +1,6 @@
 //! Maximal frequent itemsets by FPMax (Grahne & Zhu 2003).
 
-use super::fpgrowth::{root_tree, sort_itemsets};
+use super::fpgrowth::{prepare, sort_itemsets};
 use super::tree::FpTree;
 use super::{Itemset, MiningOptions, Transactions};
 use crate::ModelError;
@@ -14,10 +14,6 @@ pub fn maximal_itemsets(
     transactions: &Transactions,
     options: &MiningOptions,
 ) -> Result<Vec<Itemset>, ModelError> {
-    if transactions.is_empty() {
-        return Err(ModelError::EmptyInput { what: "baskets" });
-    }
-    let min_count = options.min_count(transactions.len())?;
     if let Some(k) = options.max_len {
         return Err(ModelError::InvalidParameter {
             name: "max_len",
@@ -25,7 +21,7 @@ pub fn maximal_itemsets(
             hint: "FPMax finds maximal sets without a length limit; use maximal_subset on the FP-growth result for a limit",
         });
     }
-    let tree = root_tree(transactions, min_count);
+    let (min_count, tree) = prepare(transactions, options)?;
     let mut found = Maximal::new(transactions.items());
     let mut head = Vec::new();
     mine(&tree, &mut head, min_count, &mut found);
