@@ -5,9 +5,11 @@
 //! cell or point.
 #![warn(missing_docs)]
 
+mod curve;
 mod heatmap;
 mod lines;
 mod svg;
 
+pub use curve::{CurveChart, Marker, curve_chart};
 pub use heatmap::{Heatmap, heatmap};
 pub use lines::{LineChart, Series, line_chart};

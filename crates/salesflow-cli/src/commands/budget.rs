@@ -48,6 +48,10 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Folder for budget.json and one response-curve chart per channel (curve_<channel>.svg:
+    /// the weekly observations, the fitted curve, current and proposed spend).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     read: ReadFlags,
 }
@@ -243,7 +247,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         .map(|(c, &x)| c.value(x * args.total / current_total))
         .sum();
 
-    if args.json {
+    let report = {
         let rows: Vec<_> = channels
             .iter()
             .enumerate()
@@ -262,7 +266,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
                 })
             })
             .collect();
-        super::print_stdout(&serde_json::to_string_pretty(&json!({
+        json!({
             "objective": objective_name(args.objective),
             "weeks": weeks.len(),
             "total": args.total,
@@ -272,7 +276,64 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             "dispersion": fit.dispersion,
             "converged": fit.converged,
             "channels": rows,
-        }))?)?;
+        })
+    };
+    if let Some(dir) = &args.out {
+        salesflow_engine::output::write_text(
+            &dir.join("budget.json"),
+            &serde_json::to_string_pretty(&report)?,
+        )?;
+        for (c, name) in channels.iter().enumerate() {
+            let members: Vec<&SpendSeries> = series.iter().filter(|s| &s.channel == name).collect();
+            let points: Vec<(f64, f64)> = (0..weeks.len())
+                .map(|t| {
+                    (
+                        members.iter().map(|s| s.spend[t]).sum(),
+                        members.iter().map(|s| s.outcome[t]).sum(),
+                    )
+                })
+                .collect();
+            let reach = points.iter().map(|p| p.0).fold(bounds[c].1, f64::max) * 1.1;
+            let curve = (0..=60)
+                .map(|i| reach * f64::from(i) / 60.0)
+                .map(|x| (x, curves[c].value(x)))
+                .collect();
+            let chart = salesflow_report::CurveChart {
+                title: &format!(
+                    "{name}: {} per week against spend per week",
+                    objective_name(args.objective)
+                ),
+                x_label: "spend per week",
+                y_label: objective_name(args.objective),
+                points,
+                curve,
+                markers: vec![
+                    salesflow_report::Marker {
+                        name: "recent spend",
+                        color: "#7f7f7f",
+                        x: current[c],
+                        y: curves[c].value(current[c]),
+                    },
+                    salesflow_report::Marker {
+                        name: "proposed",
+                        color: "#d62728",
+                        x: plan.spend[c],
+                        y: curves[c].value(plan.spend[c]),
+                    },
+                ],
+            };
+            let file: String = name
+                .chars()
+                .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
+                .collect();
+            salesflow_engine::output::write_text(
+                &dir.join(format!("curve_{file}.svg")),
+                &salesflow_report::curve_chart(&chart),
+            )?;
+        }
+    }
+    if args.json {
+        super::print_stdout(&serde_json::to_string_pretty(&report)?)?;
     } else {
         print_plan(
             &args,
