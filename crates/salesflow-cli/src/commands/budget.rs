@@ -156,35 +156,45 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let start = weeks.len() - recent;
     let recent_spend = |s: &SpendSeries| s.spend[start..].iter().sum::<f64>() / recent as f64;
     let mean_season = fit.season.iter().sum::<f64>() / fit.season.len() as f64;
-    let curves: Vec<ChannelCurve> = channels
-        .iter()
-        .enumerate()
-        .map(|(c, name)| {
-            let members: Vec<(usize, &SpendSeries)> = series
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| &s.channel == name)
-                .collect();
-            let total: f64 = members.iter().map(|(_, s)| recent_spend(s)).sum();
-            let parts = members
-                .iter()
-                .map(|(i, s)| {
-                    let share = if total > 0.0 {
-                        recent_spend(s) / total
-                    } else {
-                        1.0 / members.len() as f64
-                    };
-                    (fit.ceiling[*i], share)
-                })
-                .collect();
-            ChannelCurve {
-                half_saturation: fit.channels[c].half_saturation,
-                shape: fit.channels[c].shape,
-                parts,
-                season: mean_season,
-            }
-        })
-        .collect();
+    // Each channel's curve from one parameter set: segments weighted by their recent shares.
+    let build = |ceiling: &[f64],
+                 half_saturation: &[f64],
+                 shape: &[f64],
+                 season: f64|
+     -> Vec<ChannelCurve> {
+        channels
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let members: Vec<(usize, &SpendSeries)> = series
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| &s.channel == name)
+                    .collect();
+                let total: f64 = members.iter().map(|(_, s)| recent_spend(s)).sum();
+                let parts = members
+                    .iter()
+                    .map(|(i, s)| {
+                        let share = if total > 0.0 {
+                            recent_spend(s) / total
+                        } else {
+                            1.0 / members.len() as f64
+                        };
+                        (ceiling[*i], share)
+                    })
+                    .collect();
+                ChannelCurve {
+                    half_saturation: half_saturation[c],
+                    shape: shape[c],
+                    parts,
+                    season,
+                }
+            })
+            .collect()
+    };
+    let fitted_k: Vec<f64> = fit.channels.iter().map(|c| c.half_saturation).collect();
+    let fitted_h: Vec<f64> = fit.channels.iter().map(|c| c.shape).collect();
+    let curves = build(&fit.ceiling, &fitted_k, &fitted_h, mean_season);
     let current: Vec<f64> = channels
         .iter()
         .map(|name| {
@@ -240,6 +250,25 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let curve_refs: Vec<&dyn Curve> = curves.iter().map(|c| c as &dyn Curve).collect();
     let plan = allocate(&curve_refs, &bounds, args.total).map_err(usage)?;
     let current_outcome: f64 = curves.iter().zip(&current).map(|(c, &x)| c.value(x)).sum();
+    // 95 % interval of the plan's expected outcome: the plan re-scored under 1,000 curve sets
+    // drawn from the fit's uncertainty.
+    let mut outcomes: Vec<f64> = fit
+        .draws(1000, 11)
+        .iter()
+        .map(|d| {
+            build(&d.ceiling, &d.half_saturation, &d.shape, d.season_mean)
+                .iter()
+                .zip(&plan.spend)
+                .map(|(c, &x)| c.value(x))
+                .sum::<f64>()
+        })
+        .filter(|v: &f64| v.is_finite())
+        .collect();
+    outcomes.sort_by(f64::total_cmp);
+    let interval = (outcomes.len() >= 100).then(|| {
+        let at = |q: f64| outcomes[((outcomes.len() - 1) as f64 * q).round() as usize];
+        (at(0.025), at(0.975))
+    });
     // The current split scaled to the new total, for a like-for-like comparison.
     let scaled_outcome: f64 = curves
         .iter()
@@ -271,6 +300,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             "weeks": weeks.len(),
             "total": args.total,
             "expected_outcome": plan.outcome,
+            "expected_outcome_interval95": interval.map(|(lo, hi)| [lo, hi]),
             "current_outcome": current_outcome,
             "current_split_scaled_outcome": scaled_outcome,
             "dispersion": fit.dispersion,
@@ -346,6 +376,12 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             scaled_outcome,
             weeks.len(),
         );
+        if let Some((lo, hi)) = interval {
+            super::print_stdout(&format!(
+                "95 % interval of the plan's expected {} per week, from the curves' uncertainty: {lo:.2} to {hi:.2}",
+                objective_name(args.objective)
+            ))?;
+        }
         let unreliable: Vec<&str> = channels
             .iter()
             .zip(&reliable)

@@ -58,6 +58,98 @@ pub struct ResponseFit {
     pub converged: bool,
     /// Adstock length used.
     pub max_lag: usize,
+    /// For drawing plausible curves: the fitted parameter vector, the indices the data pin
+    /// down, and the Cholesky factor of their (dispersion-scaled) covariance.
+    sampling: Option<Sampling>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Sampling {
+    x: Vec<f64>,
+    free: Vec<usize>,
+    cholesky: Vec<f64>,
+    series: usize,
+    channels: usize,
+    seasons: usize,
+    scale: Vec<f64>,
+}
+
+/// One plausible set of curves, drawn from the fit's uncertainty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveDraw {
+    /// Ceiling β per series.
+    pub ceiling: Vec<f64>,
+    /// Half-saturation K per channel.
+    pub half_saturation: Vec<f64>,
+    /// Shape h per channel.
+    pub shape: Vec<f64>,
+    /// Mean seasonal factor.
+    pub season_mean: f64,
+}
+
+impl ResponseFit {
+    /// `n` parameter sets drawn from the asymptotic normal distribution of the estimates (on
+    /// the fitting scale: logs and logits), for intervals of anything computed from the curves.
+    /// Empty when the covariance could not be computed.
+    pub fn draws(&self, n: usize, seed: u64) -> Vec<CurveDraw> {
+        let Some(s) = &self.sampling else {
+            return Vec::new();
+        };
+        let m = s.free.len();
+        let mut state = seed ^ 0x5851_F42D_4C95_7F2D;
+        let mut uniform = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                // Box-Muller normals, correlated through the Cholesky factor.
+                let z: Vec<f64> = (0..m)
+                    .map(|_| {
+                        let (u1, u2) = (uniform().max(f64::MIN_POSITIVE), uniform());
+                        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+                    })
+                    .collect();
+                let mut x = s.x.clone();
+                for (row, &i) in s.free.iter().enumerate() {
+                    x[i] += (0..=row)
+                        .map(|col| s.cholesky[row * m + col] * z[col])
+                        .sum::<f64>();
+                }
+                let (series, channels, season) =
+                    unpack(&x, s.series, s.channels, s.seasons, &s.scale);
+                CurveDraw {
+                    ceiling: series.iter().map(|p| p.1).collect(),
+                    half_saturation: channels.iter().map(|c| c.0).collect(),
+                    shape: channels.iter().map(|c| c.1).collect(),
+                    season_mean: season.iter().sum::<f64>() / season.len() as f64,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Lower-triangular `L` with `L Lᵀ = a` (k × k), or `None` if `a` is not positive definite.
+fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..=i {
+            let sum: f64 = (0..j).map(|p| l[i * k + p] * l[j * k + p]).sum();
+            if i == j {
+                let d = a[i * k + i] - sum;
+                if !(d > 0.0 && d.is_finite()) {
+                    return None;
+                }
+                l[i * k + i] = d.sqrt();
+            } else {
+                l[i * k + j] = (a[i * k + j] - sum) / l[j * k + j];
+            }
+        }
+    }
+    Some(l)
 }
 
 /// Hill shapes are kept in (0.2, 10): beyond, a curve is a step or a line, and the data
@@ -90,25 +182,34 @@ struct Problem<'a> {
 
 /// Parameter layout: [ln b_s, ln β_s for each series] [ln K_c, ln h_c, logit α_c for each
 /// channel] [ln d_m for seasons 1..].
+fn unpack(x: &[f64], n: usize, c_count: usize, seasons: usize, scale: &[f64]) -> Unpacked {
+    let series = (0..n)
+        .map(|s| (x[2 * s].exp(), x[2 * s + 1].exp()))
+        .collect();
+    let channels = (0..c_count)
+        .map(|c| {
+            let o = 2 * n + 3 * c;
+            (
+                x[o].exp() * scale[c],
+                shape_of(x[o + 1]),
+                1.0 / (1.0 + (-x[o + 2]).exp()),
+            )
+        })
+        .collect();
+    let mut season = vec![1.0];
+    season.extend((1..seasons).map(|m| x[2 * n + 3 * c_count + m - 1].exp()));
+    (series, channels, season)
+}
+
 impl Problem<'_> {
     fn unpack(&self, x: &[f64]) -> Unpacked {
-        let n = self.series.len();
-        let series = (0..n)
-            .map(|s| (x[2 * s].exp(), x[2 * s + 1].exp()))
-            .collect();
-        let channels = (0..self.channels)
-            .map(|c| {
-                let o = 2 * n + 3 * c;
-                (
-                    x[o].exp() * self.scale[c],
-                    shape_of(x[o + 1]),
-                    1.0 / (1.0 + (-x[o + 2]).exp()),
-                )
-            })
-            .collect();
-        let mut season = vec![1.0];
-        season.extend((1..self.seasons).map(|m| x[2 * n + 3 * self.channels + m - 1].exp()));
-        (series, channels, season)
+        unpack(
+            x,
+            self.series.len(),
+            self.channels,
+            self.seasons,
+            &self.scale,
+        )
     }
 
     fn means(&self, x: &[f64]) -> Vec<Vec<f64>> {
@@ -292,6 +393,18 @@ pub fn fit_response(
         (Some(p), Some(c)) => (c[p * m + p] * dispersion).max(0.0).sqrt(),
         _ => f64::NAN,
     };
+    let sampling = covariance.as_ref().and_then(|c| {
+        let scaled: Vec<f64> = c.iter().map(|v| v * dispersion).collect();
+        cholesky(&scaled, m).map(|cholesky| Sampling {
+            x: x.clone(),
+            free: free.clone(),
+            cholesky,
+            series: series.len(),
+            channels,
+            seasons,
+            scale: problem.scale.clone(),
+        })
+    });
     let (series_params, channel_params, season) = problem.unpack(&x);
     let n = series.len();
     let channels_fit = channel_params
@@ -322,5 +435,6 @@ pub fn fit_response(
         dispersion,
         converged: best.converged,
         max_lag,
+        sampling,
     })
 }
