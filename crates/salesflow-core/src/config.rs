@@ -151,9 +151,25 @@ struct RawInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawBound {
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    #[serde(default)]
+    bounds: BTreeMap<String, RawBound>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     input: RawInput,
+    #[serde(default)]
+    budget: RawBudget,
     #[serde(default)]
     tables: BTreeMap<String, RawInput>,
     #[serde(default)]
@@ -165,6 +181,17 @@ struct RawConfig {
 pub struct Config {
     defaults: ReadOptions,
     tables: BTreeMap<TableKind, ReadOptions>,
+    budget_bounds: BTreeMap<String, SpendBound>,
+}
+
+/// A channel's allowed weekly spend from `[budget.bounds.<channel>]` (`min`, `max`; either may
+/// be left out).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpendBound {
+    /// Smallest weekly spend.
+    pub min: Option<f64>,
+    /// Largest weekly spend.
+    pub max: Option<f64>,
 }
 
 impl Config {
@@ -209,7 +236,35 @@ impl Config {
                 options.mapping.insert(canonical.clone(), source.clone());
             }
         }
-        Ok(Config { defaults, tables })
+        let mut budget_bounds = BTreeMap::new();
+        for (channel, bound) in &raw.budget.bounds {
+            let ok = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v >= 0.0);
+            if !ok(bound.min)
+                || !ok(bound.max)
+                || matches!((bound.min, bound.max), (Some(a), Some(b)) if a > b)
+            {
+                return Err(invalid(format!(
+                    "[budget.bounds.{channel}]: min and max must be amounts >= 0 with min <= max"
+                )));
+            }
+            budget_bounds.insert(
+                channel.clone(),
+                SpendBound {
+                    min: bound.min,
+                    max: bound.max,
+                },
+            );
+        }
+        Ok(Config {
+            defaults,
+            tables,
+            budget_bounds,
+        })
+    }
+
+    /// Weekly spend bounds per channel from `[budget.bounds.<channel>]`.
+    pub fn budget_bounds(&self) -> &BTreeMap<String, SpendBound> {
+        &self.budget_bounds
     }
 
     /// The options for reading `table`: its own section over the `[input]` defaults.

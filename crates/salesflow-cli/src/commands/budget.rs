@@ -226,12 +226,30 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
                 && f.half_saturation < 20.0 * max_spend.max(1e-9)
         })
         .collect();
+    // `[budget.bounds.<channel>]` in salesflow.toml overrides the ratio bounds.
+    if let Some(unknown) = config
+        .budget_bounds()
+        .keys()
+        .find(|k| !channels.contains(k))
+    {
+        bail!(UsageError(format!(
+            "salesflow.toml [budget.bounds.{unknown}]: no channel `{unknown}` has spend (channels: {})",
+            channels.join(", ")
+        )));
+    }
     let bounds: Vec<(f64, f64)> = current
         .iter()
         .zip(&reliable)
-        .map(|(&x, &ok)| {
+        .zip(&channels)
+        .map(|((&x, &ok), name)| {
             if ok {
-                (args.min_ratio * x, args.max_ratio * x)
+                let set = config
+                    .budget_bounds()
+                    .get(name)
+                    .copied()
+                    .unwrap_or_default();
+                let lo = set.min.unwrap_or(args.min_ratio * x);
+                (lo, set.max.unwrap_or(args.max_ratio * x).max(lo))
             } else {
                 let kept = x * args.total / current_total;
                 (kept, kept)
