@@ -65,6 +65,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`salesflow ... | head`) fails and
+    // `println!` panics. Like other Unix tools, stop quietly instead.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let global = commands::Global {
         config: cli.config,
