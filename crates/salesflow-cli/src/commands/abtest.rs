@@ -58,8 +58,12 @@ pub struct Args {
     command: Option<Command>,
     /// The experiments table (experiment, variant, customer_id, converted[, revenue]) as a
     /// file, or a data folder holding experiments.csv.
-    #[arg(long, value_name = "FILE|DIR")]
+    #[arg(long, value_name = "FILE|DIR", conflicts_with = "counts")]
     data: Option<PathBuf>,
+    /// Or just the counts, one arm each: `--counts control=41/1000 --counts discount=50/1000`
+    /// (converted / customers).
+    #[arg(long, value_name = "ARM=CONVERTED/CUSTOMERS")]
+    counts: Vec<String>,
     /// The name of the control arm.
     #[arg(long, default_value = "control")]
     control: String,
@@ -83,12 +87,22 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     if let Some(Command::Plan(plan)) = args.command {
         return run_plan(plan);
     }
+    let usage = |e: salesflow_models::ModelError| UsageError(e.to_string());
+    if !args.counts.is_empty() {
+        let arms = args
+            .counts
+            .iter()
+            .map(|text| parse_counts(text))
+            .collect::<Result<Vec<Arm>>>()?;
+        let group: Vec<&Arm> = arms.iter().collect();
+        let report = analyse("experiment", &group, &args).map_err(usage)??;
+        return print_reports(&[report], args.json);
+    }
     let Some(path) = &args.data else {
         bail!(UsageError(
-            "give --data FILE|DIR with the experiments table, or use `abtest plan`".into()
+            "give --data FILE|DIR with the experiments table, --counts ARM=CONVERTED/CUSTOMERS for each arm, or use `abtest plan`".into()
         ));
     };
-    let usage = |e: salesflow_models::ModelError| UsageError(e.to_string());
     let config = load_config(
         global.config.as_deref(),
         path.is_dir().then_some(path.as_path()),
@@ -120,7 +134,11 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         let group: Vec<&Arm> = arms.iter().filter(|a| a.experiment == name).collect();
         reports.push(analyse(name, &group, &args).map_err(usage)??);
     }
-    if args.json {
+    print_reports(&reports, args.json)
+}
+
+fn print_reports(reports: &[Report], json: bool) -> Result<ExitCode> {
+    if json {
         let all = Value::Array(reports.iter().map(|r| r.json.clone()).collect());
         super::print_stdout(&serde_json::to_string_pretty(&all)?)?;
     } else {
@@ -128,6 +146,32 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         super::print_stdout(&text.join("\n"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `name=converted/customers` as an arm without revenue.
+fn parse_counts(text: &str) -> Result<Arm> {
+    let bad = || {
+        UsageError(format!(
+            "--counts `{text}`: write ARM=CONVERTED/CUSTOMERS, e.g. control=41/1000"
+        ))
+    };
+    let (name, numbers) = text.split_once('=').ok_or_else(bad)?;
+    let (converted, customers) = numbers.split_once('/').ok_or_else(bad)?;
+    let converted: u64 = converted.trim().parse().map_err(|_| bad())?;
+    let customers: u64 = customers.trim().parse().map_err(|_| bad())?;
+    if name.trim().is_empty() || customers == 0 || converted > customers {
+        return Err(UsageError(format!(
+            "--counts `{text}`: an arm needs a name, at least one customer and no more conversions than customers"
+        ))
+        .into());
+    }
+    Ok(Arm {
+        experiment: "experiment".into(),
+        variant: name.trim().to_owned(),
+        customers,
+        converted,
+        revenue: None,
+    })
 }
 
 struct Report {

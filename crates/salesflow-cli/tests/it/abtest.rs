@@ -73,6 +73,47 @@ fn plan_matches_statsmodels_normal_ind_power() {
 }
 
 #[test]
+fn counts_alone_give_the_statsmodels_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = salesflow(
+        dir.path(),
+        &[
+            "abtest",
+            "--counts",
+            "control=41/1000",
+            "--counts",
+            "discount=50/1000",
+            "--json",
+        ],
+    );
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let discount = &out[0]["variants"][0];
+    // statsmodels proportions_ztest: z 0.965681356371158, p 0.3342036513621244.
+    assert!((discount["z"].as_f64().unwrap() - 0.965681356371158).abs() < 1e-12);
+    assert!((discount["p_value"].as_f64().unwrap() / 0.3342036513621244 - 1.0).abs() < 1e-8);
+    assert_eq!(discount["significant"], false);
+    assert!(
+        discount["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("no clear difference")
+    );
+    salesflow(
+        dir.path(),
+        &[
+            "abtest",
+            "--counts",
+            "control=41of1000",
+            "--counts",
+            "b=1/2",
+        ],
+    )
+    .bad_input()
+    .stderr_has("CONVERTED/CUSTOMERS");
+}
+
+#[test]
 fn abtest_bad_input_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
