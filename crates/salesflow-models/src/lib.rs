@@ -23,5 +23,6 @@ pub mod clv;
 pub mod error;
 pub mod experiments;
 pub mod recommend;
+mod rng;
 
 pub use error::ModelError;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::svg::{escape, number};
+use crate::svg::{escape, number, open_chart};
 
 /// A marked position on the curve.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,23 +52,7 @@ pub fn curve_chart(chart: &CurveChart<'_>) -> String {
     let x = |v: f64| left + width * v / x_high;
     let y = |v: f64| top + height * (1.0 - v / y_high);
     let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="11">"#,
-        w = left + width + 150.0,
-        h = top + height + 50.0
-    );
-    let _ = write!(
-        out,
-        r#"<text x="{left}" y="20" font-size="14" font-weight="bold">{}</text>"#,
-        escape(chart.title)
-    );
-    let _ = write!(
-        out,
-        r##"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#444"/><line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="#444"/>"##,
-        b = top + height,
-        r = left + width
-    );
+    open_chart(&mut out, chart.title, (left, top, width, height), 150.0);
     for i in 0..=4 {
         let (vx, vy) = (x_high * f64::from(i) / 4.0, y_high * f64::from(i) / 4.0);
         let _ = write!(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::svg::{escape, number};
+use crate::svg::{escape, number, open_chart};
 
 /// One line.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,23 +44,7 @@ pub fn line_chart(chart: &LineChart<'_>) -> String {
     let x = |i: usize| left + width * i as f64 / (n - 1) as f64;
     let y = |v: f64| top + height * (1.0 - v / high);
     let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="11">"#,
-        w = left + width + 140.0,
-        h = top + height + 50.0
-    );
-    let _ = write!(
-        out,
-        r#"<text x="{left}" y="20" font-size="14" font-weight="bold">{}</text>"#,
-        escape(chart.title)
-    );
-    let _ = write!(
-        out,
-        r##"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#444"/><line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="#444"/>"##,
-        b = top + height,
-        r = left + width
-    );
+    open_chart(&mut out, chart.title, (left, top, width, height), 140.0);
     for i in 0..=4 {
         let v = high * f64::from(i) / 4.0;
         let _ = write!(

@@ -42,6 +42,34 @@ pub(crate) fn number(v: f64) -> String {
     }
 }
 
+/// Opens a chart: the `<svg>` element sized for a plot area at (`left`, `top`) of
+/// `width` × `height` plus `legend` pixels on the right, the bold title, and both axis lines.
+pub(crate) fn open_chart(
+    out: &mut String,
+    title: &str,
+    (left, top, width, height): (f64, f64, f64, f64),
+    legend: f64,
+) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif" font-size="11">"#,
+        w = left + width + legend,
+        h = top + height + 50.0
+    );
+    let _ = write!(
+        out,
+        r#"<text x="{left}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let _ = write!(
+        out,
+        r##"<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#444"/><line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="#444"/>"##,
+        b = top + height,
+        r = left + width
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use chrono::Datelike;
 use salesflow_engine::spend::{Outcome, SpendSeries, weekly_spend};
 use salesflow_models::budget::fit::{ResponseFit, Series, fit_response};
-use salesflow_models::budget::{Curve, allocate};
+use salesflow_models::budget::{Curve, Hill, allocate};
 use serde_json::json;
 
 use super::Global;
@@ -59,27 +59,9 @@ pub struct Args {
 /// One channel's steady-state weekly response: the sum over its segments of
 /// `β_s · Hill(x · share_s)`, seasons averaged.
 struct ChannelCurve {
-    half_saturation: f64,
-    shape: f64,
-    parts: Vec<(f64, f64)>,
+    /// One unit-ceiling Hill curve per segment, with the segment's ceiling β and spend share.
+    parts: Vec<(Hill, f64, f64)>,
     season: f64,
-}
-
-impl ChannelCurve {
-    fn hill(&self, x: f64) -> (f64, f64) {
-        if x <= 0.0 {
-            return (
-                0.0,
-                if self.shape == 1.0 {
-                    1.0 / self.half_saturation
-                } else {
-                    0.0
-                },
-            );
-        }
-        let r = (x / self.half_saturation).powf(self.shape);
-        (r / (1.0 + r), self.shape * r / (x * (1.0 + r).powi(2)))
-    }
 }
 
 impl Curve for ChannelCurve {
@@ -88,7 +70,7 @@ impl Curve for ChannelCurve {
             * self
                 .parts
                 .iter()
-                .map(|&(beta, share)| beta * self.hill(x * share).0)
+                .map(|(hill, beta, share)| beta * hill.value(x * share))
                 .sum::<f64>()
     }
     fn slope(&self, x: f64) -> f64 {
@@ -96,7 +78,7 @@ impl Curve for ChannelCurve {
             * self
                 .parts
                 .iter()
-                .map(|&(beta, share)| beta * share * self.hill(x * share).1)
+                .map(|(hill, beta, share)| beta * share * hill.slope(x * share))
                 .sum::<f64>()
     }
 }
@@ -157,36 +139,48 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let recent_spend = |s: &SpendSeries| s.spend[start..].iter().sum::<f64>() / recent as f64;
     let mean_season = fit.season.iter().sum::<f64>() / fit.season.len() as f64;
     // Each channel's curve from one parameter set: segments weighted by their recent shares.
+    // Each channel's segments (series index, share of the channel's recent spend): fixed, so
+    // worked out once and reused for every parameter draw below.
+    let members: Vec<Vec<(usize, f64)>> = channels
+        .iter()
+        .map(|name| {
+            let own: Vec<(usize, &SpendSeries)> = series
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| &s.channel == name)
+                .collect();
+            let total: f64 = own.iter().map(|(_, s)| recent_spend(s)).sum();
+            own.iter()
+                .map(|(i, s)| {
+                    let share = if total > 0.0 {
+                        recent_spend(s) / total
+                    } else {
+                        1.0 / own.len() as f64
+                    };
+                    (*i, share)
+                })
+                .collect()
+        })
+        .collect();
     let build = |ceiling: &[f64],
                  half_saturation: &[f64],
                  shape: &[f64],
                  season: f64|
      -> Vec<ChannelCurve> {
-        channels
+        members
             .iter()
             .enumerate()
-            .map(|(c, name)| {
-                let members: Vec<(usize, &SpendSeries)> = series
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| &s.channel == name)
-                    .collect();
-                let total: f64 = members.iter().map(|(_, s)| recent_spend(s)).sum();
-                let parts = members
-                    .iter()
-                    .map(|(i, s)| {
-                        let share = if total > 0.0 {
-                            recent_spend(s) / total
-                        } else {
-                            1.0 / members.len() as f64
-                        };
-                        (ceiling[*i], share)
-                    })
-                    .collect();
-                ChannelCurve {
+            .map(|(c, own)| {
+                let hill = Hill {
+                    beta: 1.0,
                     half_saturation: half_saturation[c],
                     shape: shape[c],
-                    parts,
+                };
+                ChannelCurve {
+                    parts: own
+                        .iter()
+                        .map(|&(i, share)| (hill, ceiling[i], share))
+                        .collect(),
                     season,
                 }
             })

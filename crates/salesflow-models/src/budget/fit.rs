@@ -9,9 +9,10 @@
 //! deviance, so counts and amounts both work); standard errors come from the Hessian scaled by
 //! the Pearson dispersion, so over-dispersed data get honestly wider intervals.
 
-use super::curves::{adstock, adstock_weights};
+use super::curves::{Curve, Hill, adstock, adstock_weights};
 use crate::ModelError;
 use crate::clv::optim::{Objective, bfgs, hessian, spd_inverse};
+use crate::rng::SplitMix64;
 
 /// One series of spend and outcome per period.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,23 +97,11 @@ impl ResponseFit {
             return Vec::new();
         };
         let m = s.free.len();
-        let mut state = seed ^ 0x5851_F42D_4C95_7F2D;
-        let mut uniform = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = SplitMix64::new(seed);
         (0..n)
             .map(|_| {
-                // Box-Muller normals, correlated through the Cholesky factor.
-                let z: Vec<f64> = (0..m)
-                    .map(|_| {
-                        let (u1, u2) = (uniform().max(f64::MIN_POSITIVE), uniform());
-                        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-                    })
-                    .collect();
+                // Independent normals, correlated through the Cholesky factor.
+                let z: Vec<f64> = (0..m).map(|_| rng.normal()).collect();
                 let mut x = s.x.clone();
                 for (row, &i) in s.free.iter().enumerate() {
                     x[i] += (0..=row)
@@ -219,19 +208,16 @@ impl Problem<'_> {
             .zip(&series)
             .map(|(s, &(b, beta))| {
                 let (k, h, alpha) = channels[s.channel];
+                let curve = Hill {
+                    beta,
+                    half_saturation: k,
+                    shape: h,
+                };
                 let carried = adstock(&s.spend, &adstock_weights(alpha, self.max_lag));
                 carried
                     .iter()
                     .enumerate()
-                    .map(|(t, &a)| {
-                        let hill = if a > 0.0 {
-                            let r = (a / k).powf(h);
-                            r / (1.0 + r)
-                        } else {
-                            0.0
-                        };
-                        season[self.season_of[t]] * (b + beta * hill)
-                    })
+                    .map(|(t, &a)| season[self.season_of[t]] * (b + curve.value(a)))
                     .collect()
             })
             .collect()

@@ -34,15 +34,8 @@ pub fn beta_binomial(
             hint: "beta prior parameters must be positive, e.g. (1, 1) for uniform",
         });
     }
-    for (arm, name) in [(variant, "variant"), (control, "control")] {
-        if arm.n == 0 || arm.converted > arm.n {
-            return Err(ModelError::InvalidParameter {
-                name,
-                value: arm.converted as f64,
-                hint: "an arm needs at least one customer and no more conversions than customers",
-            });
-        }
-    }
+    variant.check("variant")?;
+    control.check("control")?;
     let (av, bv) = (
         prior.0 + variant.converted as f64,
         prior.1 + (variant.n - variant.converted) as f64,

@@ -4,6 +4,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::check_confidence;
 use crate::ModelError;
+use crate::rng::SplitMix64;
 
 /// A t-test of variant mean minus control mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,18 +123,9 @@ pub fn bootstrap_mean_difference(
             hint: "use at least 100 resamples (1,000 or more for a 95 % interval)",
         });
     }
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = move |n: usize| {
-        // SplitMix64, mapped to 0..n without modulo bias worth worrying about at these sizes.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((u128::from(z) * n as u128) >> 64) as usize
-    };
+    let mut rng = SplitMix64::new(seed);
     let mut mean_of =
-        |x: &[f64]| (0..x.len()).map(|_| x[next(x.len())]).sum::<f64>() / x.len() as f64;
+        |x: &[f64]| (0..x.len()).map(|_| x[rng.below(x.len())]).sum::<f64>() / x.len() as f64;
     let mut diffs: Vec<f64> = (0..resamples)
         .map(|_| mean_of(variant) - mean_of(control))
         .collect();

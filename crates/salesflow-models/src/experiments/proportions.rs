@@ -21,7 +21,7 @@ impl Conversions {
         self.converted as f64 / self.n as f64
     }
 
-    fn check(&self, arm: &'static str) -> Result<(), ModelError> {
+    pub(crate) fn check(&self, arm: &'static str) -> Result<(), ModelError> {
         if self.n == 0 || self.converted > self.n {
             return Err(ModelError::InvalidParameter {
                 name: arm,

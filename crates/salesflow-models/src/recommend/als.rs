@@ -10,6 +10,7 @@ use super::kernels::{self, has_fma};
 use super::parallel::for_row_chunks;
 use super::{Interactions, Scorer};
 use crate::ModelError;
+use crate::rng::SplitMix64;
 
 /// ALS settings; the defaults are `implicit`'s except 64 factors (its default is 100).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,12 +63,12 @@ impl Als {
             return Err(ModelError::EmptyInput { what: "purchases" });
         }
         let f = options.factors;
-        let mut rng = SplitMix(options.seed);
+        let mut rng = SplitMix64::new(options.seed);
         let mut user_factors: Vec<f32> = (0..train.users() * f)
-            .map(|_| rng.uniform() * 0.01)
+            .map(|_| rng.uniform() as f32 * 0.01)
             .collect();
         let mut item_factors: Vec<f32> = (0..train.items() * f)
-            .map(|_| rng.uniform() * 0.01)
+            .map(|_| rng.uniform() as f32 * 0.01)
             .collect();
         let by_item = train.transpose();
         for sweep in 0..options.iterations {
@@ -303,20 +304,6 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     kernels::axpy::<false>(y, a, x);
-}
-
-/// SplitMix64: a tiny, well-mixed generator for the initial factors.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn uniform(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 impl Scorer for Als {
