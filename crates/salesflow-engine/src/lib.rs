@@ -7,12 +7,15 @@
 //!   session; [`summary`] computes the per-customer summaries there as SQL plans, [`stats`]
 //!   the descriptive statistics, and [`Dataset::sql`] runs the user's own queries.
 //! - [`baskets`] turns a basket file or `order_lines` into baskets for market-basket analysis.
+//! - [`sales`] holds the order and customer metrics (AOV, repeat rate, cohorts, event
+//!   funnel); [`subscriptions`] the MRR movements; [`acquisition`] CAC and ROI per channel.
 //! - [`output`] writes results as CSV, Parquet or JSON, or prints them as a table.
 //!
 //! The SQL here is plain DataFusion SQL over registered tables, so the same plans can run on
 //! a Ballista cluster once the tables are registered there.
 #![warn(missing_docs)]
 
+pub mod acquisition;
 pub mod baskets;
 mod dataset;
 pub mod error;
@@ -23,10 +26,15 @@ pub mod output;
 pub mod parse;
 pub mod purchases;
 pub mod report;
+pub mod sales;
 pub mod spend;
 pub mod stats;
+pub mod subscriptions;
 pub mod summary;
 pub mod udaf;
+
+#[cfg(test)]
+mod test_support;
 
 pub use dataset::{Dataset, default_threads};
 pub use error::{EngineError, InputError, Location, Result};
