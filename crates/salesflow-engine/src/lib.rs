@@ -9,6 +9,7 @@
 //! - [`baskets`] turns a basket file or `order_lines` into baskets for market-basket analysis.
 //! - [`sales`] holds the order and customer metrics (AOV, repeat rate, cohorts, event
 //!   funnel); [`subscriptions`] the MRR movements; [`acquisition`] CAC and ROI per channel.
+//! - [`pipeline`] computes the sales pipeline metrics from `deals` and `stage_events`.
 //! - [`output`] writes results as CSV, Parquet or JSON, or prints them as a table.
 //!
 //! The SQL here is plain DataFusion SQL over registered tables, so the same plans can run on
@@ -17,6 +18,7 @@
 
 pub mod acquisition;
 pub mod baskets;
+pub mod customer_features;
 mod dataset;
 pub mod error;
 pub mod experiments;
@@ -24,6 +26,7 @@ pub mod ingest;
 pub mod numeric;
 pub mod output;
 pub mod parse;
+pub mod pipeline;
 pub mod purchases;
 pub mod report;
 pub mod sales;
