@@ -27,6 +27,18 @@ pub enum ModelError {
         /// What a valid value looks like.
         hint: &'static str,
     },
+    /// A value of a feature matrix (one row per point, one column per feature) is invalid.
+    #[error("row {row}, column {column}: {value} is invalid: {hint}")]
+    InvalidFeature {
+        /// Index of the offending row (point).
+        row: usize,
+        /// Index of the offending column (feature).
+        column: usize,
+        /// Its value.
+        value: f64,
+        /// What a valid value looks like.
+        hint: &'static str,
+    },
     /// A model parameter or prediction argument is out of its domain.
     #[error("{name} = {value} is invalid: {hint}")]
     InvalidParameter {

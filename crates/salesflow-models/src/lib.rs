@@ -10,6 +10,8 @@
 //!   shifted-beta-geometric model for subscription retention, and discounted value over CAC;
 //!   with their shared special functions (log-gamma, digamma, Gauss 2F1) and a small BFGS
 //!   maximum-likelihood fitter.
+//! - [`segment`]: customer segmentation — RFM scores with the published named segments, and
+//!   k-means on standardised features with k chosen by the silhouette.
 //! - [`ModelError`]: the one error type of the crate.
 //!
 //! Regression, trees, clustering, forecasting, basket rules, recommenders, budget
@@ -24,5 +26,6 @@ pub mod error;
 pub mod experiments;
 pub mod recommend;
 mod rng;
+pub mod segment;
 
 pub use error::ModelError;

@@ -9,5 +9,6 @@ mod lifetimes;
 mod recommend;
 mod recovery;
 mod robustness;
+mod segment;
 mod sim;
 mod special;
