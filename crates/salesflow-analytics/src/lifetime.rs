@@ -1,21 +1,35 @@
-//! What `clv predict`, `clv --orders` and `demo` share: customers read from a summary and
-//! their predictions under a purchase model and a spend model.
+//! Customers read from a summary and their predictions under a purchase model and a spend
+//! model: what `clv predict`, `clv --orders` and `analyze` share.
 
-use anyhow::{Context, Result};
 use datafusion::arrow::array::{Array, AsArray, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::TimeUnit;
 use salesflow_models::clv::{self, GammaGamma, RepeatPurchaseModel};
 
+use crate::error::{AnalyticsError, Result};
+
 /// One customer's summary.
 pub struct Customer {
+    /// The customer's id.
     pub id: String,
+    /// Repeat purchase periods.
     pub frequency: f64,
+    /// First to last purchase.
     pub recency: f64,
+    /// First purchase to the end of the calibration period (`T`).
     pub age: f64,
+    /// Mean value of the repeat purchases.
     pub monetary: f64,
+    /// Purchase periods in the holdout, when the summary has one.
     pub holdout: Option<f64>,
+}
+
+/// A summary column that is missing or of another type: salesflow's own mistake.
+fn column_error(name: &str) -> AnalyticsError {
+    AnalyticsError::Engine(salesflow_engine::EngineError::Internal(format!(
+        "the customer summary has no usable column {name}"
+    )))
 }
 
 /// The customers of a summary computed by the engine.
@@ -23,17 +37,18 @@ pub fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
     let mut out = Vec::new();
     for batch in batches {
         let float = |name: &str| -> Result<&Float64Array> {
-            Ok(batch
+            batch
                 .column_by_name(name)
-                .with_context(|| format!("summary column {name}"))?
-                .as_primitive::<Float64Type>())
+                .and_then(|c| c.as_primitive_opt::<Float64Type>())
+                .ok_or_else(|| column_error(name))
         };
-        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)
+            .map_err(|e| AnalyticsError::Engine(e.into()))?;
         let ids = ids.as_string::<i32>();
         let frequency = batch
             .column_by_name("frequency")
-            .context("frequency")?
-            .as_primitive::<Int64Type>();
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| column_error("frequency"))?;
         let holdout = batch
             .column_by_name("frequency_holdout")
             .map(|c| c.as_primitive::<Int64Type>().clone());
@@ -56,11 +71,15 @@ pub fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
 }
 
 /// The per-customer predictions, in the customers' order.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Predictions {
+    /// Expected purchases over the horizon's periods.
     pub expected_purchases: Vec<f64>,
+    /// Probability that the customer is still alive.
     pub p_alive: Vec<f64>,
+    /// Expected value of an order (with a spend model).
     pub expected_spend: Vec<Option<f64>>,
+    /// Discounted value over the horizon's months (with a spend model).
     pub clv: Vec<Option<f64>>,
 }
 
@@ -70,6 +89,7 @@ pub struct Horizon {
     pub periods: f64,
     /// CLV over this many months, discounted monthly at `monthly_discount_rate`.
     pub months: u32,
+    /// The monthly discount rate (0.01 = 1 % a month).
     pub monthly_discount_rate: f64,
     /// The summary's time unit.
     pub unit: TimeUnit,
@@ -113,7 +133,7 @@ pub fn predict(
                 None => (expected, alive, None, None),
             })
         };
-        row().with_context(|| format!("customer {}", c.id))
+        row().map_err(AnalyticsError::model(format!("customer {}", c.id)))
     };
     let threads = salesflow_engine::default_threads().max(1);
     let per = customers.len().div_ceil(threads).max(1);
@@ -124,11 +144,7 @@ pub fn predict(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(anyhow::anyhow!("a prediction thread stopped unexpectedly"))
-                })
-            })
+            .map(|h| h.join().unwrap_or(Err(AnalyticsError::Thread)))
             .collect()
     });
     let mut out = Predictions::default();
@@ -141,4 +157,16 @@ pub fn predict(
         }
     }
     Ok(out)
+}
+
+/// The customers as Gamma-Gamma's input rows (weight 1 each; the fitter skips one-time buyers).
+pub fn spend_rows(customers: &[Customer]) -> Vec<clv::SpendRow> {
+    customers
+        .iter()
+        .map(|c| clv::SpendRow {
+            frequency: c.frequency,
+            monetary_value: c.monetary,
+            weight: 1.0,
+        })
+        .collect()
 }

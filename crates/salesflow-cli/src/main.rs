@@ -59,6 +59,10 @@ enum Command {
     /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
     /// the models compared on a time-based holdout.
     Recommend(commands::recommend::Args),
+    /// Every analysis the data allows (funnel, orders and AOV, cohorts, subscriptions,
+    /// acquisition economics, segments and playbook, CLV) as report.html, metrics.json,
+    /// customers_scored.csv/.parquet and one target list per action.
+    Analyze(commands::analyze::Args),
     /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
     /// every analysis on it and say what it found.
     Demo(commands::demo::Args),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::Summary(args) => commands::summary::run(&global, args),
         Command::Sql(args) => commands::sql::run(&global, args),
         Command::Demo(args) => commands::demo::run(&global, args),
+        Command::Analyze(args) => commands::analyze::run(&global, args),
         Command::Clv(args) => commands::clv::run(&global, args),
         Command::Basket(args) => commands::basket::run(&global, args),
         Command::Abtest(args) => commands::abtest::run(&global, args),

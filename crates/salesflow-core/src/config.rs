@@ -13,6 +13,13 @@
 //! [mapping.orders]             # canonical name = the file's column name
 //! customer_id = "CustomerID"
 //! ordered_at = "InvoiceDate"
+//!
+//! [segments.rules.loyal]       # a named rule: an SQL condition over customer columns
+//! when = "orders >= 5 AND recency_days < 90"
+//! action = "Invite to the loyalty programme"   # optional: the playbook entry for it
+//!
+//! [playbook]                   # segment key = recommended action (overrides the defaults)
+//! at_risk = "Call personally within a week"
 //! ```
 
 use std::collections::BTreeMap;
@@ -165,11 +172,29 @@ struct RawBudget {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRule {
+    when: String,
+    action: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegments {
+    #[serde(default)]
+    rules: BTreeMap<String, RawRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     input: RawInput,
     #[serde(default)]
     budget: RawBudget,
+    #[serde(default)]
+    segments: RawSegments,
+    #[serde(default)]
+    playbook: BTreeMap<String, String>,
     #[serde(default)]
     tables: BTreeMap<String, RawInput>,
     #[serde(default)]
@@ -182,6 +207,20 @@ pub struct Config {
     defaults: ReadOptions,
     tables: BTreeMap<TableKind, ReadOptions>,
     budget_bounds: BTreeMap<String, SpendBound>,
+    segment_rules: Vec<SegmentRule>,
+    playbook: BTreeMap<String, String>,
+}
+
+/// A hand-written segment from `[segments.rules.<name>]`: customers for whom the SQL
+/// condition `when` holds over the customer columns (see `docs/metrics.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRule {
+    /// The rule's name (the table key), used as the segment's key.
+    pub name: String,
+    /// An SQL boolean expression, e.g. `orders >= 5 AND recency_days < 90`.
+    pub when: String,
+    /// What to do with these customers, if the rule says.
+    pub action: Option<String>,
 }
 
 /// A channel's allowed weekly spend from `[budget.bounds.<channel>]` (`min`, `max`; either may
@@ -255,11 +294,39 @@ impl Config {
                 },
             );
         }
+        let mut segment_rules = Vec::new();
+        for (name, rule) in &raw.segments.rules {
+            let valid_name =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name || rule.when.trim().is_empty() {
+                return Err(invalid(format!(
+                    "[segments.rules.{name}]: a rule needs a name of letters, digits and `_`, \
+                     and a non-empty `when` condition such as \"orders >= 5\""
+                )));
+            }
+            segment_rules.push(SegmentRule {
+                name: name.clone(),
+                when: rule.when.clone(),
+                action: rule.action.clone(),
+            });
+        }
         Ok(Config {
             defaults,
             tables,
             budget_bounds,
+            segment_rules,
+            playbook: raw.playbook,
         })
+    }
+
+    /// The hand-written segments of `[segments.rules.<name>]`, by name.
+    pub fn segment_rules(&self) -> &[SegmentRule] {
+        &self.segment_rules
+    }
+
+    /// `[playbook]`: segment key -> recommended action, over the built-in defaults.
+    pub fn playbook(&self) -> &BTreeMap<String, String> {
+        &self.playbook
     }
 
     /// Weekly spend bounds per channel from `[budget.bounds.<channel>]`.
@@ -365,5 +432,36 @@ mod tests {
         assert!("xx".parse::<Locale>().is_err());
         assert_eq!("tab".parse::<Delimiter>(), Ok(Delimiter::Byte(b'\t')));
         assert_eq!("|".parse::<Delimiter>(), Ok(Delimiter::Byte(b'|')));
+    }
+
+    #[test]
+    fn segment_rules_and_playbook() {
+        let config = Config::parse(
+            "[segments.rules.loyal]\nwhen = \"orders >= 5\"\naction = \"Loyalty programme\"\n\
+             [segments.rules.engaged]\nwhen = \"visit_minutes > 30\"\n\
+             [playbook]\nat_risk = \"Call them\"\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        let rules = config.segment_rules();
+        // By name: engaged, loyal.
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            (rules[0].name.as_str(), rules[0].action.as_deref()),
+            ("engaged", None)
+        );
+        assert_eq!(rules[1].when, "orders >= 5");
+        assert_eq!(rules[1].action.as_deref(), Some("Loyalty programme"));
+        assert_eq!(config.playbook()["at_risk"], "Call them");
+        for bad in [
+            "[segments.rules.\"vip list\"]\nwhen = \"orders > 1\"\n",
+            "[segments.rules.vip]\nwhen = \" \"\n",
+            "[segments.rules.vip]\nwhere = \"orders > 1\"\n",
+        ] {
+            let err = Config::parse(bad, Path::new("s.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("s.toml"), "{err}");
+        }
     }
 }

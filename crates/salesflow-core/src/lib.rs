@@ -13,6 +13,6 @@ pub mod progress;
 pub mod tables;
 mod time_unit;
 
-pub use config::{Config, ConfigError, Delimiter, Locale, ReadOptions, SpendBound};
+pub use config::{Config, ConfigError, Delimiter, Locale, ReadOptions, SegmentRule, SpendBound};
 pub use tables::{ColumnSpec, TableKind, ValueKind};
 pub use time_unit::TimeUnit;

@@ -1,15 +1,43 @@
-//! Charts as self-contained SVG, rendered in Rust (no JavaScript, no fonts to fetch).
+//! The analysis report as one self-contained HTML file, and its charts as SVG rendered in
+//! Rust (no JavaScript libraries, no fonts or scripts to fetch: the file opens offline).
 //!
-//! The HTML report and the dashboard will embed these; the CLI writes them as `.svg` files.
-//! Each chart carries `<title>` hover texts with the exact values, so a reader can check any
-//! cell or point.
+//! - [`render`] turns an [`Analysis`] into `report.html`: a page ([`html`]) of sections, one
+//!   module each under `sections/`, in the order of [`sections::SECTIONS`].
+//! - The charts ([`bar_chart`], [`line_chart`], [`heatmap`], [`curve_chart`]) are standalone
+//!   SVG documents with `<title>` hover texts giving the exact values; the CLI also writes
+//!   them as `.svg` files.
 #![warn(missing_docs)]
 
+mod bars;
 mod curve;
 mod heatmap;
+pub mod html;
 mod lines;
+pub mod sections;
 mod svg;
 
+pub use bars::{Bar, BarChart, bar_chart};
 pub use curve::{CurveChart, Marker, curve_chart};
 pub use heatmap::{Heatmap, heatmap};
 pub use lines::{LineChart, Series, line_chart};
+
+use salesflow_analytics::Analysis;
+
+/// The report of `analysis` as an HTML document; `source` names the data (shown under the
+/// title).
+pub fn render(analysis: &Analysis, source: &str) -> String {
+    let rendered: Vec<html::Section> = sections::SECTIONS
+        .iter()
+        .filter_map(|render| render(analysis))
+        .collect();
+    let subtitle = format!(
+        "{source} · purchases from {} to {}",
+        analysis.period.0, analysis.period.1
+    );
+    html::page(
+        "salesflow analysis",
+        &subtitle,
+        &rendered,
+        "Made by salesflow analyze. Every number is in metrics.json; every customer in customers_scored.csv.",
+    )
+}

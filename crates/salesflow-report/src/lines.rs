@@ -55,7 +55,13 @@ pub fn line_chart(chart: &LineChart<'_>) -> String {
             number(v)
         );
     }
+    // Labels of about 7 characters fit ten to the axis; with more ticks, every step-th is
+    // labelled (every point still carries its label in the hover text).
+    let step = chart.x_ticks.len().div_ceil(10).max(1);
     for (i, tick) in chart.x_ticks.iter().enumerate() {
+        if i % step != 0 {
+            continue;
+        }
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,

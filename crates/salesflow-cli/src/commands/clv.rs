@@ -9,8 +9,8 @@ use salesflow_models::clv::{self, FitOptions, FitResult, PeriodRow, RfmRow, Spen
 use serde_json::{Map, Value, json};
 
 use super::Global;
-use super::lifetime::{self, Customer, Horizon};
 use crate::input::UsageError;
+use salesflow_analytics::lifetime::{self, Customer, Horizon};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {

@@ -13,13 +13,13 @@ use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{TableKind, TimeUnit};
 use salesflow_engine::summary::{SummaryOptions, customer_summary};
 use salesflow_engine::{Dataset, output};
-use salesflow_models::clv::{self, FitOptions, FitResult, RepeatPurchaseModel, SpendRow};
+use salesflow_models::clv::{self, FitOptions, FitResult, RepeatPurchaseModel};
 use salesflow_report::{Heatmap, LineChart, Series, heatmap, line_chart};
 
 use super::Global;
-use super::lifetime::{self, Customer, Horizon};
 use crate::input::{ReadFlags, UsageError, load_config};
 use crate::progress::Bars;
+use salesflow_analytics::lifetime::{self, Customer, Horizon};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum PurchaseModel {
@@ -149,14 +149,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     let model = boxed(chosen)?;
 
     // Spend model, when there are repeat buyers.
-    let spend_rows: Vec<SpendRow> = customers
-        .iter()
-        .map(|c| SpendRow {
-            frequency: c.frequency,
-            monetary_value: c.monetary,
-            weight: 1.0,
-        })
-        .collect();
+    let spend_rows = lifetime::spend_rows(&customers);
     let spend = match clv::gamma_gamma::fit(&spend_rows, &fit_options) {
         Ok(fit) => {
             write_json(&out.join("fit_gamma_gamma.json"), &fit)?;

@@ -151,8 +151,6 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         100.0 * repeaters as f64 / customers.max(1) as f64
     );
 
-    show_clv(&summary)?;
-
     let channel = rt.block_on(dataset.sql(
         "SELECT channel, COUNT(*) AS orders, SUM(amount) AS revenue FROM orders
          WHERE status IS NULL OR status NOT IN ('refunded', 'cancelled')
@@ -190,37 +188,39 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             );
         }
     }
+    let report_dir = args.out.join("report");
+    let written = super::analyze::run_analysis(
+        &dataset,
+        &salesflow_analytics::AnalyzeOptions::default(),
+        &report_dir,
+        &data_dir,
+        &bars,
+    )?;
+    if let Some(clv) = &written.analysis.clv {
+        show_clv(clv, &written.analysis);
+    }
+    println!("\nWhat matters most (salesflow analyze):");
+    for (i, finding) in salesflow_analytics::findings::findings(&written.analysis)
+        .iter()
+        .take(3)
+        .enumerate()
+    {
+        println!("  {}. {}", i + 1, finding.text);
+    }
     println!(
-        "\nNext: salesflow sql \"SELECT * FROM orders LIMIT 5\" --data {}",
+        "\nReport: {} (with metrics.json, customers_scored.csv and actions/ beside it)",
+        written.report.display()
+    );
+    println!(
+        "Next: salesflow sql \"SELECT * FROM orders LIMIT 5\" --data {}",
         data_dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Fits BG/NBD and Gamma-Gamma to the summary (in days) and prints what they predict.
-fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
-    use salesflow_models::clv::{self, FitOptions, SpendRow};
-
-    use super::lifetime::{self, Horizon};
-
-    let customers = lifetime::customers(&summary.batches)?;
-    let triples: Vec<(f64, f64, f64)> = customers
-        .iter()
-        .map(|c| (c.frequency, c.recency, c.age))
-        .collect();
-    let purchase_fit = clv::bg_nbd::fit(&clv::compress(&triples), &FitOptions::default())?;
-    let spend_rows: Vec<SpendRow> = customers
-        .iter()
-        .map(|c| SpendRow {
-            frequency: c.frequency,
-            monetary_value: c.monetary,
-            weight: 1.0,
-        })
-        .collect();
-    let spend_fit = clv::gamma_gamma::fit(&spend_rows, &FitOptions::default())?;
-    let model = clv::BgNbd::from_fit(&purchase_fit)?;
-    let spend = clv::GammaGamma::from_fit(&spend_fit)?;
-    let params = |fit: &clv::FitResult| {
+/// What the analysis's BG/NBD and Gamma-Gamma fits predict.
+fn show_clv(clv: &salesflow_analytics::ClvResult, analysis: &salesflow_analytics::Analysis) {
+    let params = |fit: &salesflow_models::clv::FitResult| {
         fit.params
             .iter()
             .map(|(n, v)| format!("{n} {v:.3}"))
@@ -230,40 +230,30 @@ fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
     println!("\nCustomer lifetime value (salesflow clv fit / predict, time unit day):");
     println!(
         "  BG/NBD: {} (log-likelihood {:.1})",
-        params(&purchase_fit),
-        purchase_fit.log_likelihood
+        params(&clv.purchase_fit),
+        clv.purchase_fit.log_likelihood
     );
+    println!("  Gamma-Gamma: {}", params(&clv.spend_fit));
     println!(
-        "  Gamma-Gamma: {} (mean spend per order {:.2})",
-        params(&spend_fit),
-        spend.mean_spend()
+        "  expected purchases in the next 90 days: {:.0}; customers probably still active: {:.0} of {}",
+        clv.expected_purchases(),
+        clv.expected_alive(),
+        clv.predictions.p_alive.len()
     );
-    let predictions = lifetime::predict(
-        &model,
-        Some(&spend),
-        &customers,
-        &Horizon {
-            periods: 90.0,
-            months: 12,
-            monthly_discount_rate: 0.01,
-            unit: salesflow_core::TimeUnit::Day,
-        },
-    )?;
-    let expected_90: f64 = predictions.expected_purchases.iter().sum();
-    let alive: f64 = predictions.p_alive.iter().sum();
-    let mut scored: Vec<(f64, &String)> = predictions
+    let (months, rate) = clv.horizon;
+    println!(
+        "  expected value of the next {months} months ({:.0}% a month discount): {:.0}",
+        100.0 * rate,
+        clv.total()
+    );
+    let ids = salesflow_analytics::scored::customer_ids(analysis);
+    let mut scored: Vec<(f64, &String)> = clv
+        .predictions
         .clv
         .iter()
-        .zip(&customers)
-        .map(|(v, c)| (v.unwrap_or(0.0), &c.id))
+        .zip(&ids)
+        .map(|(v, id)| (v.unwrap_or(0.0), id))
         .collect();
-    let total: f64 = scored.iter().map(|(v, _)| v).sum();
-    println!(
-        "  expected purchases in the next 90 days: {expected_90:.0}; customers probably still active: {:.0} of {}",
-        alive,
-        customers.len()
-    );
-    println!("  expected value of the next 12 months (1% a month discount): {total:.0}");
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     let top: Vec<String> = scored
         .iter()
@@ -271,5 +261,4 @@ fn show_clv(summary: &salesflow_engine::summary::Summary) -> Result<()> {
         .map(|(v, id)| format!("{id} {v:.0}"))
         .collect();
     println!("  most valuable customers: {}", top.join(", "));
-    Ok(())
 }

@@ -1,12 +1,12 @@
 //! One module per subcommand.
 
 pub mod abtest;
+pub mod analyze;
 pub mod basket;
 pub mod budget;
 pub mod clv;
 mod clv_run;
 pub mod demo;
-mod lifetime;
 pub mod recommend;
 pub mod sql;
 pub mod summary;
@@ -29,6 +29,9 @@ pub struct Global {
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<EngineError>() {
+            return if e.is_bad_input() { 2 } else { 1 };
+        }
+        if let Some(e) = cause.downcast_ref::<salesflow_analytics::AnalyticsError>() {
             return if e.is_bad_input() { 2 } else { 1 };
         }
         if cause.downcast_ref::<ConfigError>().is_some()

@@ -17,6 +17,8 @@ fn demo_data_is_clean_and_summarised() {
         "BG/NBD: r",
         "Revenue by channel",
         "Deals:",
+        "What matters most",
+        "Report: co/report/report.html",
     ] {
         assert!(
             run.stdout.contains(needle),

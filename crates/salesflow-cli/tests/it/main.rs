@@ -1,6 +1,7 @@
 //! The integration tests: the real `salesflow` executable driven as a user would.
 
 mod abtest;
+mod analyze;
 mod bad_input;
 mod basket;
 mod cdnow;

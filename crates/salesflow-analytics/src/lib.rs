@@ -1,0 +1,315 @@
+//! Orchestration: runs every analysis a data set allows and gathers the results in one
+//! [`Analysis`], which `salesflow-report` renders as HTML and the CLI writes out as
+//! `metrics.json` and `customers_scored.csv`/`.parquet`.
+//!
+//! The engine computes the tables (metrics as SQL), the models compute the numbers (CLV, RFM,
+//! k-means); this crate decides what runs on which data, records what was skipped and why,
+//! joins the per-customer results into one scored table, and ranks the findings a founder
+//! should read first.
+//!
+//! - [`analyze`] is the entry point; [`AnalyzeOptions`] what it can be told.
+//! - [`lifetime`]: customers from a summary and their CLV predictions (shared with the
+//!   `clv` commands).
+//! - [`segments`]: RFM, clusters, rule segments and the playbook.
+//! - [`scored`]: the per-customer output table.
+//! - [`findings`]: the executive summary's sentences, most important first.
+//! - [`json`]: the `metrics.json` document.
+#![warn(missing_docs)]
+
+mod clv;
+mod error;
+pub mod findings;
+pub mod json;
+pub mod lifetime;
+pub mod scored;
+pub mod segments;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use salesflow_core::progress::Progress;
+use salesflow_core::{SegmentRule, TableKind};
+use salesflow_engine::acquisition::{ChannelEconomics, channel_economics};
+use salesflow_engine::pipeline::{Dimension, PipelineMetrics, PipelineOptions, pipeline_metrics};
+use salesflow_engine::report::CleaningReport;
+use salesflow_engine::sales::{Cohorts, EventFunnel, OrderMetrics};
+use salesflow_engine::subscriptions::Mrr;
+use salesflow_engine::summary::{Summary, SummaryOptions, customer_summary};
+use salesflow_engine::{Dataset, customer_features, sales, subscriptions};
+
+pub use clv::ClvResult;
+pub use error::{AnalyticsError, Result};
+pub use segments::Segmentation;
+
+/// What an analysis can be told; every field has a sensible default.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Hand-written segments (`[segments.rules.<name>]`).
+    pub rules: Vec<SegmentRule>,
+    /// Segment key -> action, over the built-in playbook (`[playbook]`).
+    pub playbook: BTreeMap<String, String>,
+    /// Number of k-means clusters; None chooses it by silhouette.
+    pub clusters: Option<usize>,
+    /// Seed of every random choice (k-means starts and samples).
+    pub seed: u64,
+    /// Months of CLV to predict.
+    pub clv_months: u32,
+    /// Monthly discount rate of CLV.
+    pub monthly_discount_rate: f64,
+    /// How to compute the pipeline metrics.
+    pub pipeline: PipelineOptions,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            rules: Vec::new(),
+            playbook: BTreeMap::new(),
+            clusters: None,
+            seed: 42,
+            clv_months: 12,
+            monthly_discount_rate: 0.01,
+            pipeline: PipelineOptions::default(),
+        }
+    }
+}
+
+/// A section that did not run, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// The section's key (`pipeline`, `subscriptions`, ...).
+    pub section: &'static str,
+    /// What it needs that the data lacks.
+    pub reason: String,
+}
+
+/// Acquisition economics with the CLV each channel's customers are expected to bring.
+#[derive(Debug, Clone)]
+pub struct Acquisition {
+    /// Spend, new customers, revenue per channel.
+    pub channels: Vec<ChannelEconomics>,
+    /// Mean CLV of each channel's new customers (predicted when the CLV models ran,
+    /// historical revenue per customer otherwise), by channel name.
+    pub clv_per_customer: BTreeMap<String, f64>,
+    /// Where the CLV comes from: `model` or `historical`.
+    pub clv_source: &'static str,
+}
+
+impl Acquisition {
+    /// CLV : CAC of a channel (None without CAC or CLV).
+    pub fn clv_to_cac(&self, channel: &ChannelEconomics) -> Option<f64> {
+        let cac = channel.cac().filter(|c| *c > 0.0)?;
+        Some(self.clv_per_customer.get(&channel.channel)? / cac)
+    }
+}
+
+/// Everything one run found.
+#[derive(Debug)]
+pub struct Analysis {
+    /// First and last purchase day.
+    pub period: (NaiveDate, NaiveDate),
+    /// The cleaning report of every table read.
+    pub quality: CleaningReport,
+    /// Orders, AOV, repeat purchases.
+    pub orders: OrderMetrics,
+    /// Monthly acquisition cohorts.
+    pub cohorts: Cohorts,
+    /// Visitor-to-customer funnel, with `events`.
+    pub funnel: Option<EventFunnel>,
+    /// Sales pipeline, with `deals`.
+    pub pipeline: Option<PipelineMetrics>,
+    /// The pipeline cut by `pipeline`, `owner` and `source` (those with values).
+    pub pipeline_slices: Vec<PipelineMetrics>,
+    /// MRR movements, with `subscriptions`.
+    pub mrr: Option<Mrr>,
+    /// CAC, ROI, CLV:CAC per channel, with `marketing_spend` and acquisition channels.
+    pub acquisition: Option<Acquisition>,
+    /// BG/NBD and Gamma-Gamma fits and their totals.
+    pub clv: Option<ClvResult>,
+    /// RFM, clusters, rules, playbook, and each customer's place in them.
+    pub segments: Segmentation,
+    /// The per-customer summary (day units, with facts) the scores are joined to.
+    pub summary: Summary,
+    /// Sections that did not run.
+    pub skipped: Vec<Skipped>,
+}
+
+/// The phases `analyze` reports to its progress hook, in order.
+const PHASES: u64 = 7;
+
+/// Runs every analysis `dataset` allows. Only `orders` is required; a section whose tables are
+/// missing is recorded in [`Analysis::skipped`] with the reason.
+pub async fn analyze(
+    dataset: &Dataset,
+    options: &AnalyzeOptions,
+    progress: &dyn Progress,
+) -> Result<Analysis> {
+    progress.start("analysing", PHASES);
+    let timings = std::env::var_os("SALESFLOW_TIMINGS").is_some();
+    let mut clock = std::time::Instant::now();
+    // One phase done: the bar moves, and with SALESFLOW_TIMINGS=1 its time goes to stderr.
+    let mut step = |phase: &str| {
+        progress.advance(1);
+        if timings {
+            eprintln!("analyze {phase}: {:.3} s", clock.elapsed().as_secs_f64());
+        }
+        clock = std::time::Instant::now();
+    };
+    let mut skipped = Vec::new();
+    let orders = sales::order_metrics(dataset).await?;
+    let cohorts = sales::cohorts(dataset).await?;
+    let funnel = sales::event_funnel(dataset).await?;
+    if funnel.is_none() {
+        skipped.push(Skipped {
+            section: "funnel",
+            reason: "no events table (customer_id, occurred_at, kind)".into(),
+        });
+    }
+    step("orders, cohorts, funnel");
+
+    let summary = customer_summary(
+        dataset,
+        &SummaryOptions {
+            facts: true,
+            ..SummaryOptions::default()
+        },
+    )
+    .await?;
+    customer_features::register(dataset, &summary).await?;
+    step("summary and features");
+
+    let mut pipeline_slices = Vec::new();
+    let pipeline = if let Some(deals) = dataset.table(TableKind::Deals) {
+        for dimension in [Dimension::Pipeline, Dimension::Owner, Dimension::Source] {
+            if deals.has_values(dimension.column()) {
+                let sliced = PipelineOptions {
+                    slice: Some(dimension),
+                    ..options.pipeline.clone()
+                };
+                pipeline_slices.push(pipeline_metrics(dataset, &sliced).await?);
+            }
+        }
+        Some(pipeline_metrics(dataset, &options.pipeline).await?)
+    } else {
+        skipped.push(Skipped {
+            section: "pipeline",
+            reason: "no deals table (deal_id, created_at, stage, amount)".into(),
+        });
+        None
+    };
+    let mrr = if dataset.table(TableKind::Subscriptions).is_some() {
+        Some(subscriptions::mrr(dataset).await?)
+    } else {
+        skipped.push(Skipped {
+            section: "subscriptions",
+            reason: "no subscriptions table (customer_id, started_at, mrr)".into(),
+        });
+        None
+    };
+    step("pipeline and subscriptions");
+
+    let customers = lifetime::customers(&summary.batches)?;
+    let clv = match clv::fit_and_predict(&customers, options) {
+        Ok(result) => Some(result),
+        Err(reason) => {
+            skipped.push(Skipped {
+                section: "clv",
+                reason,
+            });
+            None
+        }
+    };
+    step("clv");
+
+    let segments = segments::segment(dataset, &summary, options).await?;
+    step("segments");
+
+    let acquisition = acquisition(dataset, &summary, clv.as_ref(), &mut skipped).await?;
+    step("acquisition");
+
+    let period = (
+        orders_day(dataset, "MIN").await?,
+        orders_day(dataset, "MAX").await?,
+    );
+    step("period");
+    progress.finish();
+    Ok(Analysis {
+        period,
+        quality: dataset.report(),
+        orders,
+        cohorts,
+        funnel,
+        pipeline,
+        pipeline_slices,
+        mrr,
+        acquisition,
+        clv,
+        segments,
+        summary,
+        skipped,
+    })
+}
+
+/// The first or last purchase day.
+async fn orders_day(dataset: &Dataset, which: &str) -> Result<NaiveDate> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Int64Type;
+    let batches = dataset
+        .sql(&format!(
+            "SELECT CAST({which}(ordered_at) AS BIGINT) FROM orders WHERE {}",
+            salesflow_engine::summary::purchase_predicate()
+        ))
+        .await?;
+    let micros = batches
+        .iter()
+        .find(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+        .map(|b| b.column(0).as_primitive::<Int64Type>().value(0))
+        .unwrap_or(0);
+    Ok(chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .date_naive())
+}
+
+/// Channel economics, with each channel's mean CLV per new customer.
+async fn acquisition(
+    dataset: &Dataset,
+    summary: &Summary,
+    clv: Option<&ClvResult>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<Acquisition>> {
+    let ready = dataset.table(TableKind::MarketingSpend).is_some()
+        && dataset
+            .table(TableKind::Customers)
+            .is_some_and(|t| t.has_values("acquisition_channel"));
+    if !ready {
+        skipped.push(Skipped {
+            section: "acquisition",
+            reason:
+                "needs marketing_spend (date, channel, spend) and customers.acquisition_channel"
+                    .into(),
+        });
+        return Ok(None);
+    }
+    let channels = channel_economics(dataset).await?;
+    let mut clv_per_customer = BTreeMap::new();
+    let clv_source = match clv {
+        Some(result) => {
+            let per_channel = clv::mean_by_channel(dataset, summary, result).await?;
+            clv_per_customer.extend(per_channel);
+            "model"
+        }
+        None => {
+            for channel in &channels {
+                if let Some(v) = channel.revenue_per_customer() {
+                    clv_per_customer.insert(channel.channel.clone(), v);
+                }
+            }
+            "historical"
+        }
+    };
+    Ok(Some(Acquisition {
+        channels,
+        clv_per_customer,
+        clv_source,
+    }))
+}

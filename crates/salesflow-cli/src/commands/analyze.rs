@@ -1,0 +1,207 @@
+//! `salesflow analyze`: every analysis the data allows, written as a report, machine-readable
+//! metrics, the scored customers and one target list per action.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use datafusion::arrow::array::{BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use salesflow_analytics::findings::findings;
+use salesflow_analytics::scored::{action_file_name, action_targets, scored_customers};
+use salesflow_analytics::{Analysis, AnalyzeOptions, analyze};
+use salesflow_engine::Dataset;
+use salesflow_engine::output;
+use salesflow_engine::pipeline::PipelineOptions;
+
+use super::Global;
+use crate::input::{ReadFlags, UsageError, load_config};
+use crate::progress::Bars;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder with the tables (orders is required; customers, deals, stage_events,
+    /// subscriptions, marketing_spend and events each add sections).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Folder to write report.html, metrics.json, customers_scored.csv/.parquet and actions/.
+    #[arg(long, value_name = "DIR", default_value = "salesflow-report")]
+    out: PathBuf,
+    /// Number of behavioural clusters (default: chosen by silhouette from 2 to 8).
+    #[arg(long, value_name = "K")]
+    clusters: Option<usize>,
+    /// Seed of the clustering's random starts and samples.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Months of predicted customer value.
+    #[arg(long, default_value_t = 12)]
+    clv_months: u32,
+    /// Monthly discount rate of predicted value.
+    #[arg(long, default_value_t = 0.01)]
+    discount_rate: f64,
+    /// Open deal stages in order (comma-separated); default: learned from the stage history.
+    #[arg(long, value_name = "STAGES", value_delimiter = ',')]
+    stages: Option<Vec<String>>,
+    /// Days without a stage change after which a deal in a stage is stalled:
+    /// `demo=14` (repeatable); default: the 90th percentile of that stage's history.
+    #[arg(long = "stall-days", value_name = "STAGE=DAYS")]
+    stall_days: Vec<String>,
+    /// Sales target to measure the open pipeline against (coverage).
+    #[arg(long, value_name = "AMOUNT")]
+    coverage_target: Option<f64>,
+    /// Print metrics.json to stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
+}
+
+fn stall_days(flags: &[String]) -> Result<HashMap<String, f64>> {
+    let mut out = HashMap::new();
+    for flag in flags {
+        let parsed = flag
+            .split_once('=')
+            .and_then(|(stage, days)| Some((stage.trim(), days.trim().parse::<f64>().ok()?)));
+        match parsed {
+            Some((stage, days)) if !stage.is_empty() && days.is_finite() && days > 0.0 => {
+                out.insert(stage.to_owned(), days);
+            }
+            _ => bail!(UsageError(format!(
+                "--stall-days {flag}: write STAGE=DAYS with a positive number of days, e.g. demo=14"
+            ))),
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
+    if !(args.discount_rate.is_finite() && (0.0..1.0).contains(&args.discount_rate)) {
+        bail!(UsageError(
+            "--discount-rate must be a monthly rate from 0 to below 1, e.g. 0.01".into()
+        ));
+    }
+    if args.clusters.is_some_and(|k| k < 1) {
+        bail!(UsageError("--clusters must be at least 1".into()));
+    }
+    let config = load_config(global.config.as_deref(), Some(&args.data))?;
+    args.read.check(&config)?;
+    let options = AnalyzeOptions {
+        rules: config.segment_rules().to_vec(),
+        playbook: config.playbook().clone(),
+        clusters: args.clusters,
+        seed: args.seed,
+        clv_months: args.clv_months,
+        monthly_discount_rate: args.discount_rate,
+        pipeline: PipelineOptions {
+            stages: args.stages.clone(),
+            stall_days: stall_days(&args.stall_days)?,
+            coverage_target: args.coverage_target,
+            ..PipelineOptions::default()
+        },
+    };
+    let bars = Bars::new(global.quiet || args.json);
+    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let written = run_analysis(&dataset, &options, &args.out, &args.data, &bars)?;
+    if args.json {
+        super::print_stdout(&serde_json::to_string_pretty(&written.metrics)?)?;
+    } else {
+        print_summary(&written)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`run_analysis`] wrote.
+pub struct Written {
+    pub analysis: Analysis,
+    pub metrics: serde_json::Value,
+    pub report: PathBuf,
+    pub out: PathBuf,
+}
+
+/// Analyses `dataset` and writes every output into `out` (shared with `salesflow demo`).
+pub fn run_analysis(
+    dataset: &Dataset,
+    options: &AnalyzeOptions,
+    out: &Path,
+    source: &Path,
+    bars: &Bars,
+) -> Result<Written> {
+    let rt = super::runtime()?;
+    let analysis = rt.block_on(analyze(dataset, options, bars))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let html = salesflow_report::render(&analysis, &source.display().to_string());
+    let report = out.join("report.html");
+    output::write_text(&report, &html)?;
+    let metrics = salesflow_analytics::json::metrics(&analysis);
+    output::write_text(
+        &out.join("metrics.json"),
+        &(serde_json::to_string_pretty(&metrics)? + "\n"),
+    )?;
+    let scored = scored_customers(&analysis)?;
+    for name in ["customers_scored.csv", "customers_scored.parquet"] {
+        output::write_file(
+            &out.join(name),
+            &scored.schema(),
+            std::slice::from_ref(&scored),
+        )?;
+    }
+    write_target_lists(&analysis, &scored, &out.join("actions"))?;
+    Ok(Written {
+        analysis,
+        metrics,
+        report,
+        out: out.to_owned(),
+    })
+}
+
+/// One CSV per action with the scored rows of its customers; stale lists of an earlier run
+/// are removed first so the folder matches this report.
+fn write_target_lists(analysis: &Analysis, scored: &RecordBatch, dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "csv") {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing the old list {}", path.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (index, (action, members)) in action_targets(analysis).into_iter().enumerate() {
+        let mut mask = vec![false; scored.num_rows()];
+        for i in members {
+            mask[i] = true;
+        }
+        let rows = filter_record_batch(scored, &BooleanArray::from(mask))?;
+        output::write_file(
+            &dir.join(action_file_name(index, &action)),
+            &rows.schema(),
+            &[rows],
+        )?;
+    }
+    Ok(())
+}
+
+fn print_summary(written: &Written) -> Result<()> {
+    let a = &written.analysis;
+    let mut text = format!(
+        "Analysed {} customers and {} orders ({} to {}).\n\nWhat matters most:\n",
+        a.orders.total.customers, a.orders.total.orders, a.period.0, a.period.1
+    );
+    for (i, f) in findings(a).iter().take(5).enumerate() {
+        text.push_str(&format!("  {}. {}\n", i + 1, f.text));
+    }
+    if !a.skipped.is_empty() {
+        text.push_str("\nSkipped:\n");
+        for s in &a.skipped {
+            text.push_str(&format!("  {}: {}\n", s.section, s.reason));
+        }
+    }
+    text.push_str(&format!(
+        "\nReport: {}\nAlso written to {}: metrics.json, customers_scored.csv, customers_scored.parquet, actions/",
+        written.report.display(),
+        written.out.display()
+    ));
+    super::print_stdout(&text)
+}
