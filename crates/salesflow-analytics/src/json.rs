@@ -16,6 +16,7 @@ pub fn metrics(analysis: &Analysis) -> Value {
     let o = &analysis.orders;
     json!({
         "schema_version": 1,
+        "currencies": analysis.currencies,
         "period": {
             "first_purchase": analysis.period.0.to_string(),
             "last_purchase": analysis.period.1.to_string(),

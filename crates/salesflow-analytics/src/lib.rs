@@ -108,6 +108,9 @@ impl Acquisition {
 pub struct Analysis {
     /// First and last purchase day.
     pub period: (NaiveDate, NaiveDate),
+    /// The distinct `orders.currency` codes (empty without the column). With more than one,
+    /// amounts are added as they are, which the report warns about.
+    pub currencies: Vec<String>,
     /// The cleaning report of every table read.
     pub quality: CleaningReport,
     /// Orders, AOV, repeat purchases.
@@ -231,10 +234,12 @@ pub async fn analyze(
         orders_day(dataset, "MIN").await?,
         orders_day(dataset, "MAX").await?,
     );
+    let currencies = currencies(dataset).await?;
     step("period");
     progress.finish();
     Ok(Analysis {
         period,
+        currencies,
         quality: dataset.report(),
         orders,
         cohorts,
@@ -248,6 +253,30 @@ pub async fn analyze(
         summary,
         skipped,
     })
+}
+
+/// The distinct currency codes of the purchases, sorted.
+async fn currencies(dataset: &Dataset) -> Result<Vec<String>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    if !dataset
+        .table(TableKind::Orders)
+        .is_some_and(|t| t.has_values("currency"))
+    {
+        return Ok(Vec::new());
+    }
+    let batches = dataset
+        .sql("SELECT DISTINCT currency FROM orders WHERE currency IS NOT NULL ORDER BY currency")
+        .await?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        let codes = batch.column(0).as_string_view();
+        out.extend(
+            (0..batch.num_rows())
+                .filter(|&i| codes.is_valid(i))
+                .map(|i| codes.value(i).to_owned()),
+        );
+    }
+    Ok(out)
 }
 
 /// The first or last purchase day.

@@ -30,8 +30,12 @@ pub fn render(analysis: &Analysis, source: &str) -> String {
         .iter()
         .filter_map(|render| render(analysis))
         .collect();
+    let currency = match analysis.currencies.as_slice() {
+        [one] => format!(" · amounts in {one}"),
+        _ => String::new(),
+    };
     let subtitle = format!(
-        "{source} · purchases from {} to {}",
+        "{source} · purchases from {} to {}{currency}",
         analysis.period.0, analysis.period.1
     );
     html::page(

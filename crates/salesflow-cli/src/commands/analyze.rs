@@ -50,6 +50,12 @@ pub struct Args {
     /// Sales target to measure the open pipeline against (coverage).
     #[arg(long, value_name = "AMOUNT")]
     coverage_target: Option<f64>,
+    /// Only deals created on or after this day (YYYY-MM-DD) enter the pipeline metrics.
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date, requires = "deals_to")]
+    deals_from: Option<chrono::NaiveDate>,
+    /// Only deals created on or before this day (YYYY-MM-DD) enter the pipeline metrics.
+    #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date, requires = "deals_from")]
+    deals_to: Option<chrono::NaiveDate>,
     /// Print metrics.json to stdout instead of the summary.
     #[arg(long)]
     json: bool,
@@ -97,6 +103,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             stages: args.stages.clone(),
             stall_days: stall_days(&args.stall_days)?,
             coverage_target: args.coverage_target,
+            period: args.deals_from.zip(args.deals_to),
             ..PipelineOptions::default()
         },
     };
@@ -129,6 +136,7 @@ pub fn run_analysis(
 ) -> Result<Written> {
     let rt = super::runtime()?;
     let analysis = rt.block_on(analyze(dataset, options, bars))?;
+    let started = std::time::Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let html = salesflow_report::render(&analysis, &source.display().to_string());
     let report = out.join("report.html");
@@ -147,6 +155,12 @@ pub fn run_analysis(
         )?;
     }
     write_target_lists(&analysis, &scored, &out.join("actions"))?;
+    if std::env::var_os("SALESFLOW_TIMINGS").is_some() {
+        eprintln!(
+            "analyze outputs written: {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(Written {
         analysis,
         metrics,
@@ -173,7 +187,7 @@ fn write_target_lists(analysis: &Analysis, scored: &RecordBatch, dir: &Path) -> 
         for i in members {
             mask[i] = true;
         }
-        let rows = filter_record_batch(scored, &BooleanArray::from(mask))?;
+        let rows = filter_record_batch(&target_columns(scored)?, &BooleanArray::from(mask))?;
         output::write_file(
             &dir.join(action_file_name(index, &action)),
             &rows.schema(),
@@ -181,6 +195,32 @@ fn write_target_lists(analysis: &Analysis, scored: &RecordBatch, dir: &Path) -> 
         )?;
     }
     Ok(())
+}
+
+/// The columns a campaign needs (who, why, what they are worth); the full rows are in
+/// customers_scored, and contact details stay in the CRM, joined by customer_id.
+fn target_columns(scored: &RecordBatch) -> Result<RecordBatch> {
+    let schema = scored.schema();
+    let keep: Vec<usize> = [
+        "customer_id",
+        "rfm_segment",
+        "rule_segments",
+        "cluster_name",
+        "orders",
+        "revenue",
+        "recency_days",
+        "p_alive",
+    ]
+    .iter()
+    .filter_map(|name| schema.index_of(name).ok())
+    .chain(
+        schema
+            .fields()
+            .iter()
+            .position(|f| f.name().starts_with("clv_")),
+    )
+    .collect();
+    Ok(scored.project(&keep)?)
 }
 
 fn print_summary(written: &Written) -> Result<()> {

@@ -267,20 +267,46 @@ impl GammaGamma {
             });
         }
         let spend = self.expected_average_spend(frequency, monetary_value)?;
-        let f = time_unit.periods_per_month();
-        let mut clv = 0.0;
-        let mut prev = 0.0;
-        for k in 1..=months {
-            let i = f64::from(k) * f;
-            let cum = model.expected_purchases(i, frequency, recency, age)?;
-            let prev_cum = if k == 1 {
-                model.expected_purchases(i - f, frequency, recency, age)?
-            } else {
-                prev
-            };
-            clv += spend * (cum - prev_cum) / (1.0 + monthly_discount_rate).powf(i / f);
-            prev = cum;
-        }
-        Ok(clv)
+        let purchases = discounted_purchases(
+            model,
+            frequency,
+            recency,
+            age,
+            months,
+            monthly_discount_rate,
+            time_unit,
+        )?;
+        Ok(spend * purchases)
     }
+}
+
+/// The purchase side of [`GammaGamma::customer_lifetime_value`]:
+/// `Σ_{k=1..months} (N(k·f) − N((k−1)·f)) / (1 + d)^k`, so that CLV = E(M) × this. It
+/// depends on the customer's frequency, recency and age only, so customers who share them
+/// can share it (the costly part: one expected-purchases evaluation per month). Arguments are
+/// not checked here; [`GammaGamma::customer_lifetime_value`] checks them.
+pub fn discounted_purchases<M: RepeatPurchaseModel + ?Sized>(
+    model: &M,
+    frequency: f64,
+    recency: f64,
+    age: f64,
+    months: u32,
+    monthly_discount_rate: f64,
+    time_unit: TimeUnit,
+) -> Result<f64, ModelError> {
+    let f = time_unit.periods_per_month();
+    let mut total = 0.0;
+    let mut prev = 0.0;
+    for k in 1..=months {
+        let i = f64::from(k) * f;
+        let cum = model.expected_purchases(i, frequency, recency, age)?;
+        let prev_cum = if k == 1 {
+            model.expected_purchases(i - f, frequency, recency, age)?
+        } else {
+            prev
+        };
+        total += (cum - prev_cum) / (1.0 + monthly_discount_rate).powf(i / f);
+        prev = cum;
+    }
+    Ok(total)
 }

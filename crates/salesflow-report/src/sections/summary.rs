@@ -29,6 +29,13 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
         cards.push(("MRR", money(mrr.mrr)));
     }
     s.cards(&cards);
+    if a.currencies.len() > 1 {
+        s.paragraph(&format!(
+            "Warning: orders are in several currencies ({}); amounts are added as they are. \
+             Convert them to one currency before reading any total.",
+            a.currencies.join(", ")
+        ));
+    }
     s.heading("What matters most");
     let list = findings(a);
     s.raw(r#"<ol class="findings">"#);
