@@ -247,6 +247,19 @@ pub fn findings(a: &Analysis) -> Vec<Finding> {
             });
         }
     }
+    for experiment in &a.experiments {
+        for variant in experiment.json["variants"].as_array().into_iter().flatten() {
+            if variant["significant"].as_bool() == Some(true)
+                && let Some(verdict) = variant["verdict"].as_str()
+            {
+                out.push(Finding {
+                    section: "experiments",
+                    text: format!("Experiment {}: {verdict}", experiment.name),
+                    weight: 0.5,
+                });
+            }
+        }
+    }
     out.sort_by(|x, y| y.weight.total_cmp(&x.weight));
     out
 }

@@ -138,6 +138,7 @@ pub fn metrics(analysis: &Analysis) -> Value {
                 "customers": n,
             })).collect::<Vec<_>>(),
         },
+        "experiments": analysis.experiments.iter().map(|e| e.json.clone()).collect::<Vec<_>>(),
         "skipped": analysis.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
     })
 }

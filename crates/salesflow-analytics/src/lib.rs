@@ -11,6 +11,7 @@
 //! - [`lifetime`]: customers from a summary and their CLV predictions (shared with the
 //!   `clv` commands).
 //! - [`segments`]: RFM, clusters, rule segments and the playbook.
+//! - [`experiments`]: A/B tests, shared with `salesflow abtest`.
 //! - [`scored`]: the per-customer output table.
 //! - [`findings`]: the executive summary's sentences, most important first.
 //! - [`json`]: the `metrics.json` document.
@@ -18,6 +19,7 @@
 
 mod clv;
 mod error;
+pub mod experiments;
 pub mod findings;
 pub mod json;
 pub mod lifetime;
@@ -129,6 +131,8 @@ pub struct Analysis {
     pub acquisition: Option<Acquisition>,
     /// BG/NBD and Gamma-Gamma fits and their totals.
     pub clv: Option<ClvResult>,
+    /// Each experiment of the `experiments` table against its `control` arm.
+    pub experiments: Vec<experiments::ExperimentReport>,
     /// RFM, clusters, rules, playbook, and each customer's place in them.
     pub segments: Segmentation,
     /// The per-customer summary (day units, with facts) the scores are joined to.
@@ -234,6 +238,24 @@ pub async fn analyze(
         orders_day(dataset, "MIN").await?,
         orders_day(dataset, "MAX").await?,
     );
+    let mut experiment_reports = Vec::new();
+    if dataset.table(TableKind::Experiments).is_some() {
+        let arms = salesflow_engine::experiments::experiment_arms(dataset).await?;
+        for result in experiments::evaluate_all(&arms, &experiments::TestSettings::default()) {
+            match result {
+                Ok(report) => experiment_reports.push(report),
+                Err(reason) => skipped.push(Skipped {
+                    section: "experiments",
+                    reason,
+                }),
+            }
+        }
+    } else {
+        skipped.push(Skipped {
+            section: "experiments",
+            reason: "no experiments table (experiment, variant, customer_id, converted)".into(),
+        });
+    }
     let currencies = currencies(dataset).await?;
     step("period");
     progress.finish();
@@ -249,6 +271,7 @@ pub async fn analyze(
         mrr,
         acquisition,
         clv,
+        experiments: experiment_reports,
         segments,
         summary,
         skipped,

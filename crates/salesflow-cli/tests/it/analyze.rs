@@ -72,6 +72,7 @@ fn analyze_writes_every_output_on_demo_data() {
         "acquisition",
         "segments",
         "clv",
+        "experiments",
     ] {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
@@ -116,6 +117,11 @@ fn analyze_writes_every_output_on_demo_data() {
     for key in ["pipeline", "subscriptions", "acquisition", "clv", "funnel"] {
         assert!(!metrics[key].is_null(), "metrics.json lacks {key}");
     }
+    // The demo's free-trial experiment, evaluated as `salesflow abtest` does.
+    let experiments = metrics["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 1);
+    assert_eq!(experiments[0]["experiment"], "free_trial_2025");
+    assert_eq!(experiments[0]["control"]["variant"], "control");
     let rfm_total: u64 = metrics["segments"]["rfm"]
         .as_array()
         .unwrap()
@@ -207,7 +213,14 @@ fn orders_alone_give_a_report_that_says_what_was_skipped() {
         .iter()
         .map(|s| s["section"].as_str().unwrap())
         .collect();
-    for section in ["funnel", "pipeline", "subscriptions", "clv", "acquisition"] {
+    for section in [
+        "funnel",
+        "pipeline",
+        "subscriptions",
+        "clv",
+        "acquisition",
+        "experiments",
+    ] {
         assert!(
             skipped.contains(&section),
             "{section} not skipped: {skipped:?}"

@@ -5,6 +5,7 @@
 mod acquisition;
 mod clv;
 mod cohorts;
+mod experiments;
 mod orders;
 mod pipeline;
 mod quality;
@@ -30,6 +31,7 @@ pub const SECTIONS: &[Render] = &[
     acquisition::render,
     segments::render,
     clv::render,
+    experiments::render,
 ];
 
 /// Colours shared by the sections' charts.
