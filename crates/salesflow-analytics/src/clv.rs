@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::TimeUnit;
-use salesflow_engine::Dataset;
-use salesflow_engine::summary::Summary;
 use salesflow_models::clv::{self, FitOptions, FitResult};
 
 use crate::AnalyzeOptions;
-use crate::error::Result;
+use crate::error::{AnalyticsError, Result};
 use crate::lifetime::{self, Customer, Horizon, Predictions};
 
 /// Days of the "next purchases" horizon.
@@ -63,6 +63,7 @@ pub(crate) fn fit_and_predict(
             "{repeaters} customers bought more than once; the CLV models need at least {MIN_REPEAT_CUSTOMERS}"
         ));
     }
+    let started = std::time::Instant::now();
     let triples: Vec<(f64, f64, f64)> = customers
         .iter()
         .map(|c| (c.frequency, c.recency, c.age))
@@ -73,6 +74,9 @@ pub(crate) fn fit_and_predict(
     let spend_rows = lifetime::spend_rows(customers);
     let spend_fit = clv::gamma_gamma::fit(&spend_rows, &fit_options)
         .map_err(|e| format!("Gamma-Gamma could not be fitted: {e}"))?;
+    if std::env::var_os("SALESFLOW_TIMINGS").is_some() {
+        eprintln!("analyze clv fits: {:.3} s", started.elapsed().as_secs_f64());
+    }
     let model = clv::BgNbd::from_fit(&purchase_fit).map_err(|e| format!("BG/NBD: {e}"))?;
     let spend = clv::GammaGamma::from_fit(&spend_fit).map_err(|e| format!("Gamma-Gamma: {e}"))?;
     let predictions = lifetime::predict(
@@ -126,42 +130,40 @@ fn correlation(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
 }
 
 /// Mean lifetime value per customer of each acquisition channel: revenue to date plus the
-/// predicted discounted value of the CLV horizon.
-pub(crate) async fn mean_by_channel(
-    dataset: &Dataset,
-    summary: &Summary,
+/// predicted discounted value of the CLV horizon. `features` are the rows of
+/// `customer_features`, in the predictions' order.
+pub(crate) fn mean_by_channel(
+    features: &[RecordBatch],
     result: &ClvResult,
 ) -> Result<BTreeMap<String, f64>> {
-    let batches = dataset
-        .sql(&format!(
-            "SELECT acquisition_channel, revenue FROM {} ORDER BY customer_id",
-            salesflow_engine::customer_features::TABLE
-        ))
-        .await?;
     let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let mut row = 0;
-    for batch in &batches {
-        let channel = batch.column(0).as_string_view();
+    for batch in features {
+        let channel = batch
+            .column_by_name("acquisition_channel")
+            .map(|c| datafusion::arrow::compute::cast(c, &DataType::Utf8))
+            .transpose()
+            .map_err(|e| AnalyticsError::Engine(e.into()))?;
         let revenue = batch
-            .column(1)
-            .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            .column_by_name("revenue")
+            .and_then(|c| c.as_primitive_opt::<Float64Type>());
         for i in 0..batch.num_rows() {
             let future = result.predictions.clv.get(row).copied().flatten();
             row += 1;
+            let Some(channel) = channel.as_ref().map(|c| c.as_string::<i32>()) else {
+                continue;
+            };
             if channel.is_null(i) {
                 continue;
             }
-            let value = if revenue.is_valid(i) {
-                revenue.value(i)
-            } else {
-                0.0
-            } + future.unwrap_or(0.0);
+            let past = revenue
+                .filter(|r| r.is_valid(i))
+                .map_or(0.0, |r| r.value(i));
             let entry = sums.entry(channel.value(i).to_owned()).or_default();
-            entry.0 += value;
+            entry.0 += past + future.unwrap_or(0.0);
             entry.1 += 1.0;
         }
     }
-    debug_assert_eq!(row, summary.num_rows());
     Ok(sums
         .into_iter()
         .map(|(channel, (sum, n))| (channel, sum / n))

@@ -51,7 +51,7 @@ pub fn percent(x: f64) -> String {
 }
 
 /// A p-value for people: four decimals, or an upper bound when smaller.
-fn p_text(p: f64) -> String {
+pub fn p_text(p: f64) -> String {
     if p < 1e-4 {
         "< 0.0001".into()
     } else {

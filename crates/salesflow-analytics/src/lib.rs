@@ -182,7 +182,7 @@ pub async fn analyze(
         },
     )
     .await?;
-    customer_features::register(dataset, &summary).await?;
+    let features = customer_features::register(dataset, &summary).await?;
     step("summary and features");
 
     let mut pipeline_slices = Vec::new();
@@ -231,13 +231,10 @@ pub async fn analyze(
     let segments = segments::segment(dataset, &summary, options).await?;
     step("segments");
 
-    let acquisition = acquisition(dataset, &summary, clv.as_ref(), &mut skipped).await?;
+    let acquisition = acquisition(dataset, &features, clv.as_ref(), &mut skipped).await?;
     step("acquisition");
 
-    let period = (
-        orders_day(dataset, "MIN").await?,
-        orders_day(dataset, "MAX").await?,
-    );
+    let period = purchase_days(dataset).await?;
     let mut experiment_reports = Vec::new();
     if dataset.table(TableKind::Experiments).is_some() {
         let arms = salesflow_engine::experiments::experiment_arms(dataset).await?;
@@ -257,7 +254,7 @@ pub async fn analyze(
         });
     }
     let currencies = currencies(dataset).await?;
-    step("period");
+    step("experiments and period");
     progress.finish();
     Ok(Analysis {
         period,
@@ -302,30 +299,34 @@ async fn currencies(dataset: &Dataset) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The first or last purchase day.
-async fn orders_day(dataset: &Dataset, which: &str) -> Result<NaiveDate> {
+/// The first and last purchase day, in one scan.
+async fn purchase_days(dataset: &Dataset) -> Result<(NaiveDate, NaiveDate)> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::Int64Type;
     let batches = dataset
         .sql(&format!(
-            "SELECT CAST({which}(ordered_at) AS BIGINT) FROM orders WHERE {}",
+            "SELECT CAST(MIN(ordered_at) AS BIGINT), CAST(MAX(ordered_at) AS BIGINT) FROM orders \
+             WHERE {}",
             salesflow_engine::summary::purchase_predicate()
         ))
         .await?;
-    let micros = batches
-        .iter()
-        .find(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
-        .map(|b| b.column(0).as_primitive::<Int64Type>().value(0))
-        .unwrap_or(0);
-    Ok(chrono::DateTime::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .date_naive())
+    let day = |column: usize| {
+        let micros = batches
+            .iter()
+            .find(|b| b.num_rows() > 0 && b.column(column).is_valid(0))
+            .map(|b| b.column(column).as_primitive::<Int64Type>().value(0))
+            .unwrap_or(0);
+        chrono::DateTime::from_timestamp_micros(micros)
+            .unwrap_or_default()
+            .date_naive()
+    };
+    Ok((day(0), day(1)))
 }
 
 /// Channel economics, with each channel's mean CLV per new customer.
 async fn acquisition(
     dataset: &Dataset,
-    summary: &Summary,
+    features: &[datafusion::arrow::record_batch::RecordBatch],
     clv: Option<&ClvResult>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<Option<Acquisition>> {
@@ -346,7 +347,7 @@ async fn acquisition(
     let mut clv_per_customer = BTreeMap::new();
     let clv_source = match clv {
         Some(result) => {
-            let per_channel = clv::mean_by_channel(dataset, summary, result).await?;
+            let per_channel = clv::mean_by_channel(features, result)?;
             clv_per_customer.extend(per_channel);
             "model"
         }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{Date32Type, Float64Type, Int64Type};
 use salesflow_core::TableKind;
 
 use crate::Dataset;
@@ -116,19 +116,50 @@ pub async fn channel_economics(dataset: &Dataset) -> Result<Vec<ChannelEconomics
         }
     }
     let purchase = purchase_predicate();
+    // The window and the data's end as numbers first: as CROSS JOINed one-row tables they
+    // made the planner run the main query as a nested loop (1.4 s at 300,000 customers, 0.1 s
+    // with literals).
+    let window = dataset
+        .sql("SELECT MIN(date), MAX(date) FROM marketing_spend")
+        .await?;
+    let end = dataset
+        .sql(&format!(
+            "SELECT CAST(MAX(ordered_at) AS BIGINT) FROM orders WHERE {purchase}"
+        ))
+        .await?;
+    let (Some((lo_day, hi_day)), Some(end_us)) = (
+        window
+            .iter()
+            .find(|b| b.num_rows() > 0 && b.column(0).is_valid(0) && b.column(1).is_valid(0))
+            .map(|b| {
+                (
+                    b.column(0).as_primitive::<Date32Type>().value(0),
+                    b.column(1).as_primitive::<Date32Type>().value(0),
+                )
+            }),
+        end.iter()
+            .find(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+            .map(|b| b.column(0).as_primitive::<Int64Type>().value(0)),
+    ) else {
+        // No spend dates or no purchases: the channels' spend alone.
+        let mut out: Vec<ChannelEconomics> = channels.into_values().collect();
+        out.sort_by(|a, b| b.spend.total_cmp(&a.spend).then(a.channel.cmp(&b.channel)));
+        return Ok(out);
+    };
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let (lo_us, hi_us) = (
+        i64::from(lo_day) * MICROS_PER_DAY,
+        (i64::from(hi_day) + 7) * MICROS_PER_DAY,
+    );
     let acquired = dataset
         .sql(&format!(
-            "WITH w AS (SELECT MIN(CAST(date AS TIMESTAMP)) AS lo, \
-                    MAX(CAST(date AS TIMESTAMP)) + INTERVAL '7 days' AS hi FROM marketing_spend), \
-                  p AS (SELECT customer_id, ordered_at, amount FROM orders WHERE {purchase}), \
-                  e AS (SELECT MAX(ordered_at) AS end_at FROM p), \
-                  f AS (SELECT customer_id, MIN(ordered_at) AS first_at, SUM(amount) AS revenue \
-                        FROM p GROUP BY customer_id) \
+            "WITH f AS (SELECT customer_id, CAST(MIN(ordered_at) AS BIGINT) AS first_us, \
+                    SUM(amount) AS revenue FROM orders WHERE {purchase} GROUP BY customer_id) \
              SELECT c.acquisition_channel, COUNT(*), COALESCE(SUM(f.revenue), 0), \
-                    COALESCE(SUM(CAST(e.end_at AS BIGINT) - CAST(f.first_at AS BIGINT)), 0) \
-             FROM f JOIN customers c ON c.customer_id = f.customer_id CROSS JOIN w CROSS JOIN e \
+                    COALESCE(SUM({end_us} - f.first_us), 0) \
+             FROM f JOIN customers c ON c.customer_id = f.customer_id \
              WHERE c.acquisition_channel IS NOT NULL \
-               AND CAST(f.first_at AS TIMESTAMP) >= w.lo AND CAST(f.first_at AS TIMESTAMP) < w.hi \
+               AND f.first_us >= {lo_us} AND f.first_us < {hi_us} \
              GROUP BY c.acquisition_channel"
         ))
         .await?;

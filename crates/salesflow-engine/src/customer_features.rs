@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use salesflow_core::{SegmentRule, TableKind};
 
@@ -21,9 +22,10 @@ use crate::summary::Summary;
 /// The registered table's name.
 pub const TABLE: &str = "customer_features";
 
-/// Registers `customer_features` from a summary computed with facts, in day units. Rows are in
-/// the summary's order (by customer_id).
-pub async fn register(dataset: &Dataset, summary: &Summary) -> Result<()> {
+/// Registers `customer_features` from a summary computed with facts, in day units, and
+/// returns its rows, in the summary's order (by customer_id), so callers can read them
+/// without sorting again.
+pub async fn register(dataset: &Dataset, summary: &Summary) -> Result<Vec<RecordBatch>> {
     let ctx = dataset.context();
     let provider = MemTable::try_new(summary.schema.clone(), vec![summary.batches.clone()])?;
     ctx.deregister_table("customer_summary")?;
@@ -64,10 +66,10 @@ pub async fn register(dataset: &Dataset, summary: &Summary) -> Result<()> {
     }
     let query = format!("{select} {from} ORDER BY s.customer_id");
     let (schema, batches) = dataset.sql_with_schema(&query).await?;
-    let provider = MemTable::try_new(schema, vec![batches])?;
+    let provider = MemTable::try_new(schema, vec![batches.clone()])?;
     ctx.deregister_table(TABLE)?;
     ctx.register_table(TABLE, Arc::new(provider))?;
-    Ok(())
+    Ok(batches)
 }
 
 /// Whether the text column `name` of `customers` has values and all of them are numbers.

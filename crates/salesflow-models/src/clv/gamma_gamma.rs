@@ -8,7 +8,7 @@
 
 use super::RepeatPurchaseModel;
 use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, fit_model};
-use super::special::ln_gamma;
+use super::special::{digamma, ln_gamma};
 use super::summary::SpendRow;
 use crate::error::{ModelError, non_negative, positive};
 
@@ -49,6 +49,42 @@ impl Objective for Lik {
         for &(x, m, w) in &self.rows {
             let px = p * x;
             ll.add(w * ((px - 1.0) * m.ln() - (px + q) * (x * m + g).ln()));
+        }
+        -ll.value() / self.n
+    }
+
+    /// The analytic gradient, in the same passes as the value: finite differences cost four to
+    /// seven passes over the rows per step.
+    fn value_grad(&self, v: &[f64], grad: &mut [f64], _central: bool) -> f64 {
+        let (p, q, g) = (v[0].exp(), 1.0 + v[1].exp(), v[2].exp());
+        if !(p.is_finite() && q.is_finite() && g.is_finite() && p > 0.0 && g > 0.0) {
+            grad.iter_mut().for_each(|d| *d = f64::NAN);
+            return f64::NAN;
+        }
+        let (lg_q, dg_q, ln_g) = (ln_gamma(q), digamma(q), g.ln());
+        let mut ll = Sum::default();
+        // ∂ℓ/∂p, ∂ℓ/∂q, ∂ℓ/∂γ.
+        let mut d = [Sum::default(); 3];
+        for &(x, w) in &self.xs {
+            let px = p * x;
+            let (dg_pxq, ln_x) = (digamma(px + q), x.ln());
+            ll.add(w * (ln_gamma(px + q) - ln_gamma(px) - lg_q + q * ln_g + px * ln_x));
+            d[0].add(w * x * (dg_pxq - digamma(px) + ln_x));
+            d[1].add(w * (dg_pxq - dg_q + ln_g));
+            d[2].add(w * q / g);
+        }
+        for &(x, m, w) in &self.rows {
+            let px = p * x;
+            let (ln_m, xm_g) = (m.ln(), x * m + g);
+            let ln_xm_g = xm_g.ln();
+            ll.add(w * ((px - 1.0) * ln_m - (px + q) * ln_xm_g));
+            d[0].add(w * x * (ln_m - ln_xm_g));
+            d[1].add(-w * ln_xm_g);
+            d[2].add(-w * (px + q) / xm_g);
+        }
+        // d/dv: p = e^v0, q = 1 + e^v1, γ = e^v2; the objective is −ℓ/n.
+        for (k, scale) in [p, q - 1.0, g].into_iter().enumerate() {
+            grad[k] = -d[k].value() * scale / self.n;
         }
         -ll.value() / self.n
     }

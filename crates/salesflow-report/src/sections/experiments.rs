@@ -2,6 +2,7 @@
 //! `salesflow abtest`).
 
 use salesflow_analytics::Analysis;
+use salesflow_analytics::experiments::p_text;
 use salesflow_analytics::findings::{money, percent, thousands};
 use serde_json::Value;
 
@@ -15,14 +16,6 @@ fn number(v: &Value, key: &str) -> Option<f64> {
 
 fn points(v: f64) -> String {
     format!("{:+.2}", 100.0 * v)
-}
-
-fn p_value(v: f64) -> String {
-    if v < 1e-4 {
-        "< 0.0001".into()
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 pub(crate) fn render(a: &Analysis) -> Option<Section> {
@@ -47,7 +40,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
             s.paragraph(&format!(
                 "The arms are not split as planned (sample-ratio p = {}): fix the assignment \
                  before trusting the results.",
-                p_value(number(&j["sample_ratio"], "p_value").unwrap_or(0.0))
+                p_text(number(&j["sample_ratio"], "p_value").unwrap_or(0.0))
             ));
         }
         let verdicts: Vec<String> = variants
@@ -102,7 +95,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
                 percent(rate),
                 number(v, "difference").map_or("–".into(), points),
                 interval,
-                number(v, "p_value_adjusted_holm").map_or("–".into(), p_value),
+                number(v, "p_value_adjusted_holm").map_or("–".into(), p_text),
                 number(v, "prob_better").map_or("–".into(), percent),
                 revenue,
             ]);
