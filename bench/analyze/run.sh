@@ -47,7 +47,7 @@ for n in $SIZES; do
         read -r wall rss <"$log.time"
         walls+=("$wall")
         (( rss > peak )) && peak=$rss
-        analysis=$(awk '/^analyze /{s += $NF == "s" ? $(NF-1) : $NF} END {printf "%.2f", s}' "$log")
+        analysis=$(awk '/^analyze / && !/clv fits|outputs written/ {s += $(NF-1)} END {printf "%.2f", s}' "$log")
         rm -f "$log" "$log.time"
     done
     median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')

@@ -138,6 +138,7 @@ pub fn metrics(analysis: &Analysis) -> Value {
                 "customers": n,
             })).collect::<Vec<_>>(),
         },
+        "budget": analysis.budget.as_ref().map(|b| b.json()),
         "experiments": analysis.experiments.iter().map(|e| e.json.clone()).collect::<Vec<_>>(),
         "skipped": analysis.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
     })

@@ -12,11 +12,13 @@
 //!   `clv` commands).
 //! - [`segments`]: RFM, clusters, rule segments and the playbook.
 //! - [`experiments`]: A/B tests, shared with `salesflow abtest`.
+//! - [`budget`]: response curves and the weekly split, shared with `salesflow budget`.
 //! - [`scored`]: the per-customer output table.
 //! - [`findings`]: the executive summary's sentences, most important first.
 //! - [`json`]: the `metrics.json` document.
 #![warn(missing_docs)]
 
+pub mod budget;
 mod clv;
 mod error;
 pub mod experiments;
@@ -60,6 +62,14 @@ pub struct AnalyzeOptions {
     pub monthly_discount_rate: f64,
     /// How to compute the pipeline metrics.
     pub pipeline: PipelineOptions,
+    /// Whether to fit the response curves and plan the budget: the fit takes seconds whatever
+    /// the data's size (about 10 s on two years of weekly spend), so it is asked for.
+    pub budget: bool,
+    /// What the budget plan maximises; None: attributed revenue when `marketing_spend` has
+    /// it, else leads, else new customers.
+    pub budget_objective: Option<salesflow_engine::spend::Outcome>,
+    /// `[budget.bounds.<channel>]`: weekly spend limits for the budget plan.
+    pub budget_bounds: BTreeMap<String, salesflow_core::SpendBound>,
 }
 
 impl Default for AnalyzeOptions {
@@ -72,6 +82,9 @@ impl Default for AnalyzeOptions {
             clv_months: 12,
             monthly_discount_rate: 0.01,
             pipeline: PipelineOptions::default(),
+            budget: false,
+            budget_objective: None,
+            budget_bounds: BTreeMap::new(),
         }
     }
 }
@@ -133,6 +146,8 @@ pub struct Analysis {
     pub clv: Option<ClvResult>,
     /// Each experiment of the `experiments` table against its `control` arm.
     pub experiments: Vec<experiments::ExperimentReport>,
+    /// The recent weekly marketing budget re-split by the channels' response curves.
+    pub budget: Option<budget::BudgetPlan>,
     /// RFM, clusters, rules, playbook, and each customer's place in them.
     pub segments: Segmentation,
     /// The per-customer summary (day units, with facts) the scores are joined to.
@@ -253,6 +268,7 @@ pub async fn analyze(
             reason: "no experiments table (experiment, variant, customer_id, converted)".into(),
         });
     }
+    let budget = budget_plan(dataset, options, &mut skipped).await?;
     let currencies = currencies(dataset).await?;
     step("experiments and period");
     progress.finish();
@@ -269,10 +285,69 @@ pub async fn analyze(
         acquisition,
         clv,
         experiments: experiment_reports,
+        budget,
         segments,
         summary,
         skipped,
     })
+}
+
+/// The budget plan for the report: the recent weekly total re-split, maximising attributed
+/// revenue when `marketing_spend` has it, else leads, else new customers.
+async fn budget_plan(
+    dataset: &Dataset,
+    options: &AnalyzeOptions,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<budget::BudgetPlan>> {
+    use salesflow_engine::spend::Outcome;
+    if !options.budget {
+        skipped.push(Skipped {
+            section: "budget",
+            reason: "not asked for: add --budget (fitting the response curves takes about 10 s)"
+                .into(),
+        });
+        return Ok(None);
+    }
+    let Some(spend) = dataset.table(TableKind::MarketingSpend) else {
+        skipped.push(Skipped {
+            section: "budget",
+            reason: "no marketing_spend table (date, channel, spend)".into(),
+        });
+        return Ok(None);
+    };
+    let objective = if let Some(objective) = options.budget_objective {
+        objective
+    } else if spend.has_values("attributed_revenue") {
+        Outcome::Revenue
+    } else if spend.has_values("leads") {
+        Outcome::Leads
+    } else if dataset
+        .table(TableKind::Customers)
+        .is_some_and(|t| t.has_values("acquisition_channel"))
+    {
+        Outcome::Customers
+    } else {
+        skipped.push(Skipped {
+            section: "budget",
+            reason: "marketing_spend has no attributed_revenue or leads, and customers no acquisition_channel: nothing to measure spend against".into(),
+        });
+        return Ok(None);
+    };
+    let settings = budget::BudgetSettings {
+        objective,
+        bounds: options.budget_bounds.clone(),
+        ..budget::BudgetSettings::default()
+    };
+    match budget::plan_budget(dataset, &settings).await? {
+        Ok(plan) => Ok(Some(plan)),
+        Err(reason) => {
+            skipped.push(Skipped {
+                section: "budget",
+                reason,
+            });
+            Ok(None)
+        }
+    }
 }
 
 /// The distinct currency codes of the purchases, sorted.

@@ -20,6 +20,7 @@ pub use bars::{Bar, BarChart, bar_chart};
 pub use curve::{CurveChart, Marker, curve_chart};
 pub use heatmap::{Heatmap, heatmap};
 pub use lines::{LineChart, Series, line_chart};
+pub use sections::budget_curve;
 
 use salesflow_analytics::Analysis;
 

@@ -191,7 +191,12 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let report_dir = args.out.join("report");
     let written = super::analyze::run_analysis(
         &dataset,
-        &salesflow_analytics::AnalyzeOptions::default(),
+        // The demo's planted channel saturation is on leads.
+        &salesflow_analytics::AnalyzeOptions {
+            budget: true,
+            budget_objective: Some(salesflow_engine::spend::Outcome::Leads),
+            ..salesflow_analytics::AnalyzeOptions::default()
+        },
         &report_dir,
         &data_dir,
         &bars,

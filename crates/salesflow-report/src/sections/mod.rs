@@ -3,6 +3,7 @@
 //! in [`SECTIONS`].
 
 mod acquisition;
+mod budget;
 mod clv;
 mod cohorts;
 mod experiments;
@@ -29,6 +30,7 @@ pub const SECTIONS: &[Render] = &[
     cohorts::render,
     subscriptions::render,
     acquisition::render,
+    budget::render,
     segments::render,
     clv::render,
     experiments::render,
@@ -38,3 +40,5 @@ pub const SECTIONS: &[Render] = &[
 pub(crate) const BLUE: &str = "#2b6cb0";
 pub(crate) const GREEN: &str = "#2f855a";
 pub(crate) const ORANGE: &str = "#c05621";
+
+pub use budget::budget_curve;
