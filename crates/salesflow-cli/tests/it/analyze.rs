@@ -34,6 +34,16 @@ fn demo(dir: &Path, customers: &str) {
     .success();
 }
 
+/// The sections metrics.json lists as skipped.
+fn skipped_sections(metrics: &serde_json::Value) -> Vec<&str> {
+    metrics["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["section"].as_str().unwrap())
+        .collect()
+}
+
 const RULES: &str = r#"
 [segments.rules.high_frequency]
 when = "visit_minutes > 20"
@@ -110,12 +120,7 @@ fn analyze_writes_every_output_on_demo_data() {
         .sum();
     assert!((monthly - revenue).abs() < 1e-6 * revenue);
     // Everything ran but the budget plan, which is asked for with --budget.
-    let skipped: Vec<&str> = metrics["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["section"].as_str().unwrap())
-        .collect();
+    let skipped = skipped_sections(&metrics);
     assert_eq!(skipped, ["budget"], "{}", metrics["skipped"]);
     for key in ["pipeline", "subscriptions", "acquisition", "clv", "funnel"] {
         assert!(!metrics[key].is_null(), "metrics.json lacks {key}");
@@ -210,12 +215,7 @@ fn orders_alone_give_a_report_that_says_what_was_skipped() {
         &std::fs::read_to_string(dir.path().join("out/metrics.json")).unwrap(),
     )
     .unwrap();
-    let skipped: Vec<&str> = metrics["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["section"].as_str().unwrap())
-        .collect();
+    let skipped = skipped_sections(&metrics);
     for section in [
         "funnel",
         "pipeline",
