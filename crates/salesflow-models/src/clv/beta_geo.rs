@@ -1,7 +1,7 @@
 //! Pieces shared by BG/NBD and MBG/NBD: the likelihood kernel with its analytic gradient,
 //! the expectation E_p[(1 − (1 + p u)^−s)/p] under a beta prior, and negative-binomial sums.
 
-use super::optim::{Objective, Sum};
+use super::optim::{Objective, Sum, by_blocks};
 use super::special::{digamma, ln_gamma, ln_hyp2f1};
 use super::summary::PreparedRfm;
 use crate::error::ModelError;
@@ -77,28 +77,7 @@ impl BetaGeoLik<'_> {
             modified: self.modified,
             want_grad,
         };
-        // Fixed blocks summed in block order: the same result on any number of threads.
-        let blocks: Vec<&[(usize, f64, f64, f64)]> = d.rows.chunks(ROW_BLOCK).collect();
-        let partials: Vec<(Sum, [Sum; 4])> = if blocks.len() < 4 {
-            blocks.iter().map(|b| params.rows(b, &per_x)).collect()
-        } else {
-            let threads = std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(blocks.len());
-            let mut out = vec![(Sum::default(), [Sum::default(); 4]); blocks.len()];
-            std::thread::scope(|scope| {
-                for (t, slots) in out.chunks_mut(blocks.len().div_ceil(threads)).enumerate() {
-                    let first = t * blocks.len().div_ceil(threads);
-                    let (blocks, per_x, params) = (&blocks, &per_x, &params);
-                    scope.spawn(move || {
-                        for (k, slot) in slots.iter_mut().enumerate() {
-                            *slot = params.rows(blocks[first + k], per_x);
-                        }
-                    });
-                }
-            });
-            out
-        };
+        let partials = by_blocks(&d.rows, |block| params.rows(block, &per_x));
         for (part_total, part_g) in partials {
             total.add(part_total.value());
             for k in 0..4 {
@@ -114,9 +93,6 @@ impl BetaGeoLik<'_> {
         -total.value() / d.n
     }
 }
-
-/// Rows per block of the likelihood's row sum (see [`BetaGeoLik`]'s evaluation).
-const ROW_BLOCK: usize = 16_384;
 
 /// What one block of rows needs to add its terms of the log-likelihood and its gradient.
 struct RowParams {

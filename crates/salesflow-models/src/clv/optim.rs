@@ -182,6 +182,38 @@ impl Sum {
     }
 }
 
+/// Rows per block of a likelihood's row sum.
+pub(crate) const ROW_BLOCK: usize = 16_384;
+
+/// `f` applied to fixed blocks of [`ROW_BLOCK`] rows, on every core when there are enough
+/// blocks, results in block order: summing them in that order gives the same value on any
+/// number of cores (the blocks never depend on the thread count).
+pub(crate) fn by_blocks<T: Sync, R: Send + Default + Clone>(
+    rows: &[T],
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let blocks: Vec<&[T]> = rows.chunks(ROW_BLOCK).collect();
+    if blocks.len() < 4 {
+        return blocks.into_iter().map(f).collect();
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(blocks.len());
+    let per = blocks.len().div_ceil(threads);
+    let mut out = vec![R::default(); blocks.len()];
+    std::thread::scope(|scope| {
+        for (t, slots) in out.chunks_mut(per).enumerate() {
+            let (blocks, f) = (&blocks, &f);
+            scope.spawn(move || {
+                for (k, slot) in slots.iter_mut().enumerate() {
+                    *slot = f(blocks[t * per + k]);
+                }
+            });
+        }
+    });
+    out
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

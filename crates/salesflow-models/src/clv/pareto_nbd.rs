@@ -5,7 +5,7 @@
 
 use super::RepeatPurchaseModel;
 use super::bg_nbd::probability_from_ln_odds;
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, fit_model};
+use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model};
 use super::special::{ln_gamma, ln_hyp2f1, ln_hyperu_aa, log_add_exp};
 use super::summary::{PreparedRfm, RfmRow, check_customer, prepare_rfm};
 use crate::error::{ModelError, non_negative, positive};
@@ -221,32 +221,42 @@ impl Objective for Lik<'_> {
             }
         }
         let (ln_s, ln_base) = (p.s.ln(), p.r * p.alpha.ln() + p.s * p.beta.ln());
-        for &(xi, tx, t, w) in &d.rows {
-            let x = d.xs[xi];
-            let rsx = p.r + p.s + x;
-            let (ln_at, ln_bt) = ((p.alpha + t).ln(), (p.beta + t).ln());
-            let a0 = if fast {
-                // ln F(z) = (1 − b) ln(1 − z) + ln Σ e_k z^k with 1 − z = (min + τ)/(max + τ).
-                let (one_minus_b, c) = (coefs[xi].0, &coefs[xi].1);
-                let ln_q1 = (max_ab + tx).ln();
-                let ln_m1 = (min_ab + tx).ln();
-                let (ln_q2, ln_m2) = if alpha_smaller {
-                    (ln_bt, ln_at)
+        // Each block's sum, or None where the likelihood is undefined.
+        let block_sum = |rows: &[(usize, f64, f64, f64)]| -> Option<Sum> {
+            let mut sum = Sum::default();
+            for &(xi, tx, t, w) in rows {
+                let x = d.xs[xi];
+                let rsx = p.r + p.s + x;
+                let (ln_at, ln_bt) = ((p.alpha + t).ln(), (p.beta + t).ln());
+                let a0 = if fast {
+                    // ln F(z) = (1 − b) ln(1 − z) + ln Σ e_k z^k with 1 − z = (min + τ)/(max + τ).
+                    let (one_minus_b, c) = (coefs[xi].0, &coefs[xi].1);
+                    let ln_q1 = (max_ab + tx).ln();
+                    let ln_m1 = (min_ab + tx).ln();
+                    let (ln_q2, ln_m2) = if alpha_smaller {
+                        (ln_bt, ln_at)
+                    } else {
+                        (ln_at, ln_bt)
+                    };
+                    let ln_f1 =
+                        one_minus_b * (ln_m1 - ln_q1) + horner(c, diff / (max_ab + tx)).ln();
+                    let ln_f2 = one_minus_b * (ln_m2 - ln_q2) + horner(c, diff / (max_ab + t)).ln();
+                    ln_difference(ln_f1 - rsx * ln_q1, ln_f2 - rsx * ln_q2)
                 } else {
-                    (ln_at, ln_bt)
+                    ln_a0(&p, x, tx, t).ok()?
                 };
-                let ln_f1 = one_minus_b * (ln_m1 - ln_q1) + horner(c, diff / (max_ab + tx)).ln();
-                let ln_f2 = one_minus_b * (ln_m2 - ln_q2) + horner(c, diff / (max_ab + t)).ln();
-                ln_difference(ln_f1 - rsx * ln_q1, ln_f2 - rsx * ln_q2)
-            } else {
-                match ln_a0(&p, x, tx, t) {
-                    Ok(a0) => a0,
-                    Err(_) => return f64::NAN,
-                }
-            };
-            total.add(
-                w * (ln_base + log_add_exp(-(p.r + x) * ln_at - p.s * ln_bt, ln_s + a0 - rsx.ln())),
-            );
+                sum.add(
+                    w * (ln_base
+                        + log_add_exp(-(p.r + x) * ln_at - p.s * ln_bt, ln_s + a0 - rsx.ln())),
+                );
+            }
+            Some(sum)
+        };
+        for part in by_blocks(&d.rows, block_sum) {
+            match part {
+                Some(sum) => total.add(sum.value()),
+                None => return f64::NAN,
+            }
         }
         -total.value() / d.n
     }
