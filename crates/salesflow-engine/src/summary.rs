@@ -19,7 +19,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{TableKind, TimeUnit};
 
@@ -128,6 +128,9 @@ fn period_sql(unit: TimeUnit, merge: MergePeriod) -> String {
         }
     }
 }
+
+/// Largest total of purchase amounts summed in `DECIMAL(38, 10)` (its range is 1e28).
+const EXACT_SUM_LIMIT: f64 = 1e27;
 
 /// The first microsecond after day `day` (the exclusive upper bound of purchases up to it).
 fn end_of_day_micros(day: i32) -> i64 {
@@ -239,18 +242,19 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
     }
     let bounds = dataset
         .sql(&format!(
-            "SELECT MIN({day}), MAX({day}) FROM orders WHERE {}",
+            "SELECT MIN({day}), MAX({day}), SUM(ABS(amount)) FROM orders WHERE {}",
             purchase_predicate(),
             day = day_sql()
         ))
         .await?;
-    let (first, last) = bounds
+    let (first, last, money) = bounds
         .first()
         .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
         .map(|b| {
             (
                 b.column(0).as_primitive::<Int64Type>().value(0) as i32,
                 b.column(1).as_primitive::<Int64Type>().value(0) as i32,
+                b.column(2).as_primitive::<Float64Type>().value(0),
             )
         })
         .ok_or_else(|| {
@@ -285,7 +289,17 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
         }
         _ => None,
     };
-    let sql = summary_sql(options, calibration_end, holdout_end);
+    let mut sql = summary_sql(options, calibration_end, holdout_end);
+    // DECIMAL(38, 10) holds 28 integer digits: when all purchases together could exceed that
+    // (amounts like 1e30 are data errors, but must not stop the summary), sums stay in
+    // floating point, exact subtraction traded for range.
+    if !money.is_finite() || money >= EXACT_SUM_LIMIT {
+        sql = sql.replace("CAST(value AS DECIMAL(38, 10))", "value");
+        sql = sql.replace(
+            "CAST(value_at_min(value, period) AS DECIMAL(38, 10))",
+            "value_at_min(value, period)",
+        );
+    }
     let (schema, batches) = dataset.sql_with_schema(&sql).await?;
     Ok(Summary {
         schema,

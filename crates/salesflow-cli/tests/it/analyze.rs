@@ -351,3 +351,39 @@ window.addEventListener("load", function () {
     assert!(charts >= 18, "{verdict}");
     assert!(!stderr.contains("Uncaught"), "console errors:\n{stderr}");
 }
+
+#[test]
+fn huge_amounts_and_no_purchases_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, orders) in [
+        // Beyond DECIMAL(38, 10): the summary falls back to floating-point sums.
+        (
+            "huge",
+            "customer_id,ordered_at,amount\na,2024-01-05,1e300\nb,2024-01-06,1e300\nb,2024-03-06,5\n",
+        ),
+        (
+            "none",
+            "customer_id,ordered_at,amount,status\na,2024-01-05,-10,refunded\nb,2024-01-06,5,cancelled\n",
+        ),
+    ] {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("orders.csv"), orders).unwrap();
+    }
+    salesflow(
+        dir.path(),
+        &["analyze", "--data", "huge", "--out", "huge-out"],
+    )
+    .success();
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("huge-out/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let revenue = metrics["orders"]["revenue"].as_f64().unwrap();
+    assert!((revenue / 2e300 - 1.0).abs() < 1e-12, "{revenue}");
+    salesflow(
+        dir.path(),
+        &["analyze", "--data", "none", "--out", "none-out"],
+    )
+    .bad_input()
+    .stderr_has("no purchases");
+}
