@@ -11,7 +11,7 @@
 
 use super::curves::{Curve, Hill, adstock, adstock_weights};
 use crate::ModelError;
-use crate::clv::optim::{Objective, bfgs, hessian, spd_inverse};
+use crate::clv::optim::{Objective, bfgs, hessian, parallel_gradient, spd_inverse};
 use crate::rng::SplitMix64;
 
 /// One series of spend and outcome per period.
@@ -225,6 +225,12 @@ impl Problem<'_> {
 }
 
 impl Objective for Problem<'_> {
+    /// About fifty parameters and a single-core evaluation: the finite differences are spread
+    /// over the cores.
+    fn value_grad(&self, x: &[f64], g: &mut [f64], central: bool) -> f64 {
+        parallel_gradient(self, x, g, central)
+    }
+
     /// Mean Poisson negative log-likelihood (without the constant), per unit of outcome.
     fn value(&self, x: &[f64]) -> f64 {
         let mut sum = 0.0;

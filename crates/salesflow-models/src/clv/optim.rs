@@ -125,6 +125,49 @@ pub(crate) trait Objective {
     }
 }
 
+/// The finite-difference gradient of [`Objective::value_grad`]'s default, with the
+/// parameters' evaluations spread over the cores: for objectives whose one evaluation runs on
+/// one core and that have many parameters. Each component is computed exactly as the default
+/// does, so the result does not depend on the number of cores.
+pub(crate) fn parallel_gradient<O: Objective + Sync + ?Sized>(
+    obj: &O,
+    x: &[f64],
+    g: &mut [f64],
+    central: bool,
+) -> f64 {
+    let f = obj.value(x);
+    let component = |i: usize, xp: &mut Vec<f64>| -> f64 {
+        let gi = if central {
+            let h = 1e-5 * x[i].abs().max(1.0);
+            xp[i] = x[i] + h;
+            let fp = obj.value(xp);
+            xp[i] = x[i] - h;
+            let fm = obj.value(xp);
+            (fp - fm) / (2.0 * h)
+        } else {
+            let h = 1e-7 * x[i].abs().max(1.0);
+            xp[i] = x[i] + h;
+            (obj.value(xp) - f) / h
+        };
+        xp[i] = x[i];
+        gi
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = x.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for (t, part) in g.chunks_mut(per).enumerate() {
+            let component = &component;
+            scope.spawn(move || {
+                let mut xp = x.to_vec();
+                for (k, gi) in part.iter_mut().enumerate() {
+                    *gi = component(t * per + k, &mut xp);
+                }
+            });
+        }
+    });
+    f
+}
+
 /// An objective plus `penalty · Σ x_i²`.
 struct Penalized<'a, O: Objective + ?Sized> {
     inner: &'a O,
@@ -437,7 +480,7 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
 }
 
 /// Hessian of the penalised objective at `x` by central second differences (step 1e-4).
-pub(crate) fn hessian<O: Objective + ?Sized>(obj: &O, penalty: f64, x: &[f64]) -> Vec<f64> {
+pub(crate) fn hessian<O: Objective + Sync + ?Sized>(obj: &O, penalty: f64, x: &[f64]) -> Vec<f64> {
     let k = x.len();
     let pen = Penalized {
         inner: obj,
@@ -445,27 +488,66 @@ pub(crate) fn hessian<O: Objective + ?Sized>(obj: &O, penalty: f64, x: &[f64]) -
     };
     let h = 1e-4;
     let f0 = pen.value(x);
-    let mut hm = vec![0.0; k * k];
-    let mut xp = x.to_vec();
-    let eval = |xp: &mut Vec<f64>, di: (usize, f64), dj: Option<(usize, f64)>| {
-        xp[di.0] += di.1;
-        if let Some(dj) = dj {
-            xp[dj.0] += dj.1;
-        }
-        let v = pen.value(xp);
-        xp.copy_from_slice(x);
-        v
-    };
-    for i in 0..k {
-        let fp = eval(&mut xp, (i, h), None);
-        let fm = eval(&mut xp, (i, -h), None);
-        hm[i * k + i] = (fp - 2.0 * f0 + fm) / (h * h);
+    // Row i: H[i][i] and H[i][j] for j < i. Rows are independent, so they are spread over
+    // the cores (row i to thread i mod threads: rows grow with i, so this balances them);
+    // each entry is computed the same way on any number of cores.
+    let row = |i: usize, xp: &mut Vec<f64>| -> Vec<f64> {
+        let mut eval = |di: (usize, f64), dj: Option<(usize, f64)>| {
+            xp[di.0] += di.1;
+            if let Some(dj) = dj {
+                xp[dj.0] += dj.1;
+            }
+            let v = pen.value(xp);
+            xp.copy_from_slice(x);
+            v
+        };
+        let fp = eval((i, h), None);
+        let fm = eval((i, -h), None);
+        let mut out = Vec::with_capacity(i + 1);
         for j in 0..i {
-            let fpp = eval(&mut xp, (i, h), Some((j, h)));
-            let fpm = eval(&mut xp, (i, h), Some((j, -h)));
-            let fmp = eval(&mut xp, (i, -h), Some((j, h)));
-            let fmm = eval(&mut xp, (i, -h), Some((j, -h)));
-            let v = (fpp - fpm - fmp + fmm) / (4.0 * h * h);
+            let fpp = eval((i, h), Some((j, h)));
+            let fpm = eval((i, h), Some((j, -h)));
+            let fmp = eval((i, -h), Some((j, h)));
+            let fmm = eval((i, -h), Some((j, -h)));
+            out.push((fpp - fpm - fmp + fmm) / (4.0 * h * h));
+        }
+        out.push((fp - 2.0 * f0 + fm) / (h * h));
+        out
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, k.max(1));
+    let rows: Vec<Vec<f64>> = if threads == 1 || k < 8 {
+        let mut xp = x.to_vec();
+        (0..k).map(|i| row(i, &mut xp)).collect()
+    } else {
+        let mut rows = vec![Vec::new(); k];
+        let parts: Vec<Vec<(usize, Vec<f64>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let row = &row;
+                    scope.spawn(move || {
+                        let mut xp = x.to_vec();
+                        (t..k)
+                            .step_by(threads)
+                            .map(|i| (i, row(i, &mut xp)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (i, r) in parts.into_iter().flatten() {
+            rows[i] = r;
+        }
+        rows
+    };
+    let mut hm = vec![f64::NAN; k * k];
+    for (i, r) in rows.iter().enumerate() {
+        for (j, &v) in r.iter().enumerate() {
             hm[i * k + j] = v;
             hm[j * k + i] = v;
         }
@@ -538,7 +620,7 @@ impl ParamMap {
 /// Fit `obj` from `starts` and assemble the `FitResult`.
 ///
 /// `log_lik` is the unpenalised total log-likelihood at natural parameters.
-pub(crate) fn fit_model<O: Objective + ?Sized>(
+pub(crate) fn fit_model<O: Objective + Sync + ?Sized>(
     model: &'static str,
     map: &ParamMap,
     obj: &O,
