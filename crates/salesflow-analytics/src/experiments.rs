@@ -69,12 +69,15 @@ fn eq(p: f64) -> String {
     }
 }
 
-/// A probability as a share, without claiming exactly 0 % or 100 %.
+/// A probability as a share, without claiming exactly 0 % or 100 %: two decimals near the
+/// ends, where one would print 0.0 % for a chance of 0.04 %.
 fn chance(p: f64) -> String {
     if p < 1e-4 {
         "below 0.01 %".into()
     } else if p > 1.0 - 1e-4 {
         "above 99.99 %".into()
+    } else if !(0.01..=0.99).contains(&p) {
+        format!("{:.2} %", 100.0 * p)
     } else {
         percent(p)
     }
@@ -330,4 +333,19 @@ pub(crate) fn evaluate_all(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chances_never_read_as_zero_or_certain() {
+        assert_eq!(chance(0.00004), "below 0.01 %");
+        assert_eq!(chance(0.0004), "0.04 %");
+        assert_eq!(chance(0.003), "0.30 %");
+        assert_eq!(chance(0.25), "25.0 %");
+        assert_eq!(chance(0.9996), "99.96 %");
+        assert_eq!(chance(0.99995), "above 99.99 %");
+    }
 }
