@@ -41,7 +41,7 @@ use salesflow_engine::subscriptions::Mrr;
 use salesflow_engine::summary::{Summary, SummaryOptions, customer_summary};
 use salesflow_engine::{Dataset, customer_features, sales, subscriptions};
 
-pub use clv::ClvResult;
+pub use clv::{ClvResult, PURCHASE_HORIZON_DAYS};
 pub use error::{AnalyticsError, Result};
 pub use segments::Segmentation;
 
@@ -211,7 +211,16 @@ pub async fn analyze(
                 pipeline_slices.push(pipeline_metrics(dataset, &sliced).await?);
             }
         }
-        Some(pipeline_metrics(dataset, &options.pipeline).await?)
+        // A sliced run carries the overall metrics too: only without any slice column is a
+        // run of its own needed.
+        match pipeline_slices.first() {
+            Some(sliced) => Some(PipelineMetrics {
+                dimension: None,
+                slices: Vec::new(),
+                ..sliced.clone()
+            }),
+            None => Some(pipeline_metrics(dataset, &options.pipeline).await?),
+        }
     } else {
         skipped.push(Skipped {
             section: "pipeline",
@@ -249,7 +258,7 @@ pub async fn analyze(
     let acquisition = acquisition(dataset, &features, clv.as_ref(), &mut skipped).await?;
     step("acquisition");
 
-    let period = purchase_days(dataset).await?;
+    let period = (first_purchase_day(&summary)?, summary.calibration_end);
     let mut experiment_reports = Vec::new();
     if dataset.table(TableKind::Experiments).is_some() {
         let arms = salesflow_engine::experiments::experiment_arms(dataset).await?;
@@ -374,28 +383,27 @@ async fn currencies(dataset: &Dataset) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The first and last purchase day, in one scan.
-async fn purchase_days(dataset: &Dataset) -> Result<(NaiveDate, NaiveDate)> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::Int64Type;
-    let batches = dataset
-        .sql(&format!(
-            "SELECT CAST(MIN(ordered_at) AS BIGINT), CAST(MAX(ordered_at) AS BIGINT) FROM orders \
-             WHERE {}",
-            salesflow_engine::summary::purchase_predicate()
-        ))
-        .await?;
-    let day = |column: usize| {
-        let micros = batches
-            .iter()
-            .find(|b| b.num_rows() > 0 && b.column(column).is_valid(0))
-            .map(|b| b.column(column).as_primitive::<Int64Type>().value(0))
-            .unwrap_or(0);
-        chrono::DateTime::from_timestamp_micros(micros)
-            .unwrap_or_default()
-            .date_naive()
-    };
-    Ok((day(0), day(1)))
+/// The first purchase day: the earliest `first_order_at` of the summary (whose calibration
+/// end is the last purchase day), so no scan of `orders` is needed.
+fn first_purchase_day(summary: &Summary) -> Result<NaiveDate> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+    let mut first: Option<i64> = None;
+    for batch in &summary.batches {
+        let Some(column) = batch.column_by_name("first_order_at") else {
+            continue;
+        };
+        let micros = datafusion::arrow::compute::cast(column, &DataType::Int64)
+            .map_err(|e| AnalyticsError::Engine(e.into()))?;
+        let least = datafusion::arrow::compute::min(micros.as_primitive::<Int64Type>());
+        first = match (first, least) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(chrono::DateTime::from_timestamp_micros(first.unwrap_or(0))
+        .unwrap_or_default()
+        .date_naive())
 }
 
 /// Channel economics, with each channel's mean CLV per new customer.

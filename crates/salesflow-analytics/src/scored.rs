@@ -29,12 +29,7 @@ pub fn scored_customers(analysis: &Analysis) -> Result<RecordBatch> {
         columns.push(array);
     };
     let rfm = &segments.rfm;
-    push(
-        "recency_days",
-        Arc::new(Float64Array::from_iter_values(
-            (0..summary.num_rows()).map(|i| recency_days(&summary, i)),
-        )),
-    );
+    push("recency_days", recency_days(&summary)?);
     push(
         "r_score",
         Arc::new(UInt8Array::from_iter_values(rfm.iter().map(|s| s.r))),
@@ -115,16 +110,17 @@ pub fn scored_customers(analysis: &Analysis) -> Result<RecordBatch> {
     RecordBatch::try_new(schema, columns).map_err(arrow)
 }
 
-fn recency_days(summary: &RecordBatch, row: usize) -> f64 {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::Float64Type;
-    let value = |name: &str| {
-        summary
-            .column_by_name(name)
-            .and_then(|c| c.as_primitive_opt::<Float64Type>())
-            .map_or(f64::NAN, |c| c.value(row))
+/// Days from the last purchase to the end of the period: `T - recency` of the day-unit summary.
+fn recency_days(summary: &RecordBatch) -> Result<ArrayRef> {
+    let column = |name: &str| {
+        summary.column_by_name(name).ok_or_else(|| {
+            AnalyticsError::Engine(salesflow_engine::EngineError::Internal(format!(
+                "the customer summary has no column {name}"
+            )))
+        })
     };
-    value("T") - value("recency")
+    datafusion::arrow::compute::kernels::numeric::sub(column("T")?, column("recency")?)
+        .map_err(|e| AnalyticsError::Engine(e.into()))
 }
 
 /// The customers of each action, for the target lists: (action, customer ids).

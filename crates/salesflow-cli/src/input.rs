@@ -98,7 +98,6 @@ impl ReadFlags {
         Ok(options)
     }
 
-    /// Checks every flag once, whatever tables exist, so typos fail early.
     /// Loads every table of the folder `dir` with these flags (after [`ReadFlags::check`],
     /// which validates them, so per-table options cannot fail here).
     pub fn load_dir(
@@ -115,6 +114,7 @@ impl ReadFlags {
         )?)
     }
 
+    /// Checks every flag once, whatever tables exist, so typos fail early.
     pub fn check(&self, config: &Config) -> Result<()> {
         for table in TableKind::ALL {
             self.options(config, table)

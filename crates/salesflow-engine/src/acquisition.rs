@@ -15,6 +15,8 @@ use salesflow_core::TableKind;
 
 use crate::Dataset;
 use crate::error::{EngineError, Location, Result};
+use crate::parse::datetime::MICROS_PER_DAY;
+use crate::sales::orders_table;
 use crate::summary::purchase_predicate;
 
 /// One channel's economics.
@@ -81,13 +83,7 @@ pub async fn channel_economics(dataset: &Dataset) -> Result<Vec<ChannelEconomics
             ));
         }
     }
-    if dataset.table(TableKind::Orders).is_none() {
-        return Err(EngineError::input(
-            Location::default(),
-            "no orders table is loaded",
-            Some("put orders.csv (customer_id, ordered_at, amount) in the --data folder".into()),
-        ));
-    }
+    orders_table(dataset)?;
     let attributed = spend_table.has_values("attributed_revenue");
     let mut channels: BTreeMap<String, ChannelEconomics> = BTreeMap::new();
     let spend = dataset
@@ -146,7 +142,6 @@ pub async fn channel_economics(dataset: &Dataset) -> Result<Vec<ChannelEconomics
         out.sort_by(|a, b| b.spend.total_cmp(&a.spend).then(a.channel.cmp(&b.channel)));
         return Ok(out);
     };
-    const MICROS_PER_DAY: i64 = 86_400_000_000;
     let (lo_us, hi_us) = (
         i64::from(lo_day) * MICROS_PER_DAY,
         (i64::from(hi_day) + 7) * MICROS_PER_DAY,

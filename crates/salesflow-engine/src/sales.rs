@@ -96,7 +96,7 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
 
-fn orders_table(dataset: &Dataset) -> Result<&crate::LoadedTable> {
+pub(crate) fn orders_table(dataset: &Dataset) -> Result<&crate::LoadedTable> {
     dataset.table(TableKind::Orders).ok_or_else(|| {
         EngineError::input(
             Location::default(),
@@ -111,6 +111,13 @@ pub(crate) fn month_sql(column: &str) -> String {
     format!(
         "(CAST(date_part('year', {column}) AS BIGINT) * 12 + CAST(date_part('month', {column}) AS BIGINT) - 1)"
     )
+}
+
+/// The month index (as [`month_sql`] numbers months) of a UTC timestamp in microseconds;
+/// `None` outside chrono's range.
+pub(crate) fn month_of_micros(micros: i64) -> Option<i64> {
+    let t = chrono::DateTime::from_timestamp_micros(micros)?;
+    Some(i64::from(chrono::Datelike::year(&t)) * 12 + i64::from(chrono::Datelike::month0(&t)))
 }
 
 /// `YYYY-MM` of a month index.

@@ -14,7 +14,6 @@
 //! paying customers; gross revenue churn = (churn + contraction) / MRR; net revenue retention
 //! = (MRR + expansion - contraction - churn) / MRR, i.e. what last month's customers pay now.
 
-use chrono::{DateTime, Datelike};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use salesflow_core::TableKind;
@@ -94,9 +93,9 @@ impl Mrr {
     }
 }
 
+/// The month index of a timestamp (the epoch's month for one out of range).
 fn month_of_micros(micros: i64) -> i64 {
-    let t = DateTime::from_timestamp_micros(micros).unwrap_or_default();
-    i64::from(t.year()) * 12 + i64::from(t.month0())
+    crate::sales::month_of_micros(micros).unwrap_or(1970 * 12)
 }
 
 /// The MRR table, or an input error without a `subscriptions` table.

@@ -102,7 +102,7 @@ fn period_start(day: i32, unit: TimeUnit, merge: MergePeriod) -> i32 {
     }
 }
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::parse::datetime::MICROS_PER_DAY;
 
 /// SQL for the UTC day number (days since 1970-01-01) of `ordered_at`.
 ///
@@ -137,11 +137,14 @@ fn end_of_day_micros(day: i32) -> i64 {
     (i64::from(day) + 1) * MICROS_PER_DAY
 }
 
-/// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01).
+/// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01);
+/// `exact_sums` sums purchase values in `DECIMAL(38, 10)` (exact, up to 1e28), else in
+/// floating point.
 pub fn summary_sql(
     options: &SummaryOptions,
     calibration_end: i32,
     holdout_end: Option<i32>,
+    exact_sums: bool,
 ) -> String {
     let unit = options.time_unit.days();
     let period = period_sql(options.time_unit, options.merge);
@@ -158,15 +161,26 @@ periods AS (
   FROM purchases WHERE period <= {end_period}
   GROUP BY customer_id, period
 ),
--- Repeat-purchase value = total - first; the sum is taken in decimal so that the
--- subtraction is exact (no 29.730000000000004 for 59.06 - 29.33).
+-- Repeat-purchase value = total - first; the sum is taken in decimal (unless the amounts
+-- are beyond its range) so that the subtraction is exact (no 29.730000000000004 for
+-- 59.06 - 29.33).
 customers AS (
   SELECT customer_id, COUNT(*) AS n, MIN(period) AS first_period, MAX(period) AS last_period,
-         SUM(CAST(value AS DECIMAL(38, 10))) AS total,
-         CAST(value_at_min(value, period) AS DECIMAL(38, 10)) AS first_value
+         SUM({exact}) AS total,
+         {first} AS first_value
   FROM periods GROUP BY customer_id
 )",
         purchase = purchase_predicate(),
+        exact = if exact_sums {
+            "CAST(value AS DECIMAL(38, 10))"
+        } else {
+            "value"
+        },
+        first = if exact_sums {
+            "CAST(value_at_min(value, period) AS DECIMAL(38, 10))"
+        } else {
+            "value_at_min(value, period)"
+        },
     );
     if let Some(end) = holdout_end {
         let end_micros = end_of_day_micros(end);
@@ -289,17 +303,11 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
         }
         _ => None,
     };
-    let mut sql = summary_sql(options, calibration_end, holdout_end);
     // DECIMAL(38, 10) holds 28 integer digits: when all purchases together could exceed that
     // (amounts like 1e30 are data errors, but must not stop the summary), sums stay in
     // floating point, exact subtraction traded for range.
-    if !money.is_finite() || money >= EXACT_SUM_LIMIT {
-        sql = sql.replace("CAST(value AS DECIMAL(38, 10))", "value");
-        sql = sql.replace(
-            "CAST(value_at_min(value, period) AS DECIMAL(38, 10))",
-            "value_at_min(value, period)",
-        );
-    }
+    let exact_sums = money.is_finite() && money < EXACT_SUM_LIMIT;
+    let sql = summary_sql(options, calibration_end, holdout_end, exact_sums);
     let (schema, batches) = dataset.sql_with_schema(&sql).await?;
     Ok(Summary {
         schema,

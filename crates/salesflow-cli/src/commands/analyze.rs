@@ -122,7 +122,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let dataset = args.read.load_dir(&args.data, &config, &bars)?;
     let written = run_analysis(&dataset, &options, &args.out, &args.data, &bars)?;
     if args.json {
-        super::print_stdout(&serde_json::to_string_pretty(&written.metrics)?)?;
+        super::print_stdout(&written.metrics)?;
     } else {
         print_summary(&written)?;
     }
@@ -132,7 +132,8 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
 /// What [`run_analysis`] wrote.
 pub struct Written {
     pub analysis: Analysis,
-    pub metrics: serde_json::Value,
+    /// metrics.json's text.
+    pub metrics: String,
     pub report: PathBuf,
     pub out: PathBuf,
 }
@@ -152,11 +153,8 @@ pub fn run_analysis(
     let html = salesflow_report::render(&analysis, &source.display().to_string());
     let report = out.join("report.html");
     output::write_text(&report, &html)?;
-    let metrics = salesflow_analytics::json::metrics(&analysis);
-    output::write_text(
-        &out.join("metrics.json"),
-        &(serde_json::to_string_pretty(&metrics)? + "\n"),
-    )?;
+    let metrics = serde_json::to_string_pretty(&salesflow_analytics::json::metrics(&analysis))?;
+    output::write_text(&out.join("metrics.json"), &(metrics.clone() + "\n"))?;
     let scored = scored_customers(&analysis)?;
     // The scored table as CSV on one core, as Parquet and the target lists on the other: the
     // largest files of the run.
@@ -203,12 +201,13 @@ fn write_target_lists(analysis: &Analysis, scored: &RecordBatch, dir: &Path) -> 
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let columns = target_columns(scored)?;
     for (index, (action, members)) in action_targets(analysis).into_iter().enumerate() {
         let mut mask = vec![false; scored.num_rows()];
         for i in members {
             mask[i] = true;
         }
-        let rows = filter_record_batch(&target_columns(scored)?, &BooleanArray::from(mask))?;
+        let rows = filter_record_batch(&columns, &BooleanArray::from(mask))?;
         output::write_file(
             &dir.join(action_file_name(index, &action)),
             &rows.schema(),

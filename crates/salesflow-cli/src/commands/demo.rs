@@ -240,7 +240,8 @@ fn show_clv(clv: &salesflow_analytics::ClvResult, analysis: &salesflow_analytics
     );
     println!("  Gamma-Gamma: {}", params(&clv.spend_fit));
     println!(
-        "  expected purchases in the next 90 days: {:.0}; customers probably still active: {:.0} of {}",
+        "  expected purchases in the next {} days: {:.0}; customers probably still active: {:.0} of {}",
+        salesflow_analytics::PURCHASE_HORIZON_DAYS,
         clv.expected_purchases(),
         clv.expected_alive(),
         clv.predictions.p_alive.len()

@@ -3,18 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::salesflow;
-
-/// A CSV with quoted fields (actions and cluster names contain commas).
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
-    (header, rows)
-}
+use crate::util::{read_csv, salesflow};
 
 fn demo(dir: &Path, customers: &str) {
     salesflow(
@@ -232,6 +221,8 @@ fn orders_alone_give_a_report_that_says_what_was_skipped() {
     assert_eq!(metrics["orders"]["orders"], 5);
     assert_eq!(metrics["orders"]["repeat_customers"], 2);
     assert_eq!(metrics["orders"]["refunded_orders"], 1);
+    assert_eq!(metrics["period"]["first_purchase"], "2024-01-05");
+    assert_eq!(metrics["period"]["last_purchase"], "2024-04-01");
     // Cohorts January to April: a and b new in January, c in March, nobody in February or
     // April (c's second order).
     assert_eq!(metrics["cohorts"]["months"].as_array().unwrap().len(), 4);

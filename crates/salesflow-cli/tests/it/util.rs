@@ -66,16 +66,25 @@ pub fn fixture(path: &str) -> PathBuf {
 
 /// Reads a CSV with a header into rows of strings.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap_or_default()
-        .split(',')
+    // The csv crate, so quoted fields (actions and names with commas) read as one value.
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = reader
+        .headers()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .iter()
         .map(String::from)
         .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(String::from).collect())
+    let rows = reader
+        .records()
+        .map(|r| {
+            r.unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .iter()
+                .map(String::from)
+                .collect()
+        })
         .collect();
     (header, rows)
 }

@@ -7,7 +7,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
-const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+/// Microseconds in a day (UTC days have no leap seconds here, as in Arrow).
+pub(crate) const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 
 /// A way dates are written in a column.
 #[derive(Debug, Clone, PartialEq, Eq)]

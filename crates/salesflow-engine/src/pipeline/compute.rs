@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime};
 
 use super::query::{DAY_US, Deal, DealTable, Status};
 use super::{
@@ -331,13 +331,12 @@ fn cycle_days(table: &DealTable, rows: &[usize]) -> Vec<f64> {
 
 /// A UTC calendar month as `year × 12 + month − 1`.
 fn month_key(us: i64) -> Option<i32> {
-    let date = DateTime::from_timestamp_micros(us)?.date_naive();
-    Some(date.year() * 12 + date.month0() as i32)
+    crate::sales::month_of_micros(us).map(|m| m as i32)
 }
 
 /// `YYYY-MM` of a [`month_key`].
 fn month_label(key: i32) -> String {
-    format!("{:04}-{:02}", key.div_euclid(12), key.rem_euclid(12) + 1)
+    crate::sales::month_label(i64::from(key))
 }
 
 fn to_naive(us: i64) -> NaiveDateTime {

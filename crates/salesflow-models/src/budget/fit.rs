@@ -11,7 +11,7 @@
 
 use super::curves::{Curve, Hill, adstock, adstock_weights};
 use crate::ModelError;
-use crate::clv::optim::{Objective, bfgs, hessian, parallel_gradient, spd_inverse};
+use crate::clv::optim::{Objective, bfgs, cholesky, hessian, parallel_gradient, spd_inverse};
 use crate::rng::SplitMix64;
 
 /// One series of spend and outcome per period.
@@ -119,26 +119,6 @@ impl ResponseFit {
             })
             .collect()
     }
-}
-
-/// Lower-triangular `L` with `L Lᵀ = a` (k × k), or `None` if `a` is not positive definite.
-fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..=i {
-            let sum: f64 = (0..j).map(|p| l[i * k + p] * l[j * k + p]).sum();
-            if i == j {
-                let d = a[i * k + i] - sum;
-                if !(d > 0.0 && d.is_finite()) {
-                    return None;
-                }
-                l[i * k + i] = d.sqrt();
-            } else {
-                l[i * k + j] = (a[i * k + j] - sum) / l[j * k + j];
-            }
-        }
-    }
-    Some(l)
 }
 
 /// Hill shapes are kept in (0.2, 10): beyond, a curve is a step or a line, and the data

@@ -106,23 +106,38 @@ pub(crate) trait Objective {
     fn value_grad(&self, x: &[f64], g: &mut [f64], central: bool) -> f64 {
         let f = self.value(x);
         let mut xp = x.to_vec();
-        for i in 0..x.len() {
-            if central {
-                let h = 1e-5 * x[i].abs().max(1.0);
-                xp[i] = x[i] + h;
-                let fp = self.value(&xp);
-                xp[i] = x[i] - h;
-                let fm = self.value(&xp);
-                g[i] = (fp - fm) / (2.0 * h);
-            } else {
-                let h = 1e-7 * x[i].abs().max(1.0);
-                xp[i] = x[i] + h;
-                g[i] = (self.value(&xp) - f) / h;
-            }
-            xp[i] = x[i];
+        for (i, gi) in g.iter_mut().enumerate() {
+            *gi = fd_component(|v| self.value(v), x, f, &mut xp, i, central);
         }
         f
     }
+}
+
+/// Component `i` of the finite-difference gradient at `x` (value `f` there), as
+/// [`Objective::value_grad`]'s default documents; `xp` is scratch equal to `x` on entry and
+/// on return.
+fn fd_component(
+    value: impl Fn(&[f64]) -> f64,
+    x: &[f64],
+    f: f64,
+    xp: &mut [f64],
+    i: usize,
+    central: bool,
+) -> f64 {
+    let gi = if central {
+        let h = 1e-5 * x[i].abs().max(1.0);
+        xp[i] = x[i] + h;
+        let fp = value(xp);
+        xp[i] = x[i] - h;
+        let fm = value(xp);
+        (fp - fm) / (2.0 * h)
+    } else {
+        let h = 1e-7 * x[i].abs().max(1.0);
+        xp[i] = x[i] + h;
+        (value(xp) - f) / h
+    };
+    xp[i] = x[i];
+    gi
 }
 
 /// The finite-difference gradient of [`Objective::value_grad`]'s default, with the
@@ -136,22 +151,8 @@ pub(crate) fn parallel_gradient<O: Objective + Sync + ?Sized>(
     central: bool,
 ) -> f64 {
     let f = obj.value(x);
-    let component = |i: usize, xp: &mut Vec<f64>| -> f64 {
-        let gi = if central {
-            let h = 1e-5 * x[i].abs().max(1.0);
-            xp[i] = x[i] + h;
-            let fp = obj.value(xp);
-            xp[i] = x[i] - h;
-            let fm = obj.value(xp);
-            (fp - fm) / (2.0 * h)
-        } else {
-            let h = 1e-7 * x[i].abs().max(1.0);
-            xp[i] = x[i] + h;
-            (obj.value(xp) - f) / h
-        };
-        xp[i] = x[i];
-        gi
-    };
+    let component =
+        |i: usize, xp: &mut Vec<f64>| fd_component(|v| obj.value(v), x, f, xp, i, central);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = x.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|scope| {
@@ -537,7 +538,7 @@ pub(crate) fn hessian<O: Objective + Sync + ?Sized>(obj: &O, penalty: f64, x: &[
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_default())
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
         for (i, r) in parts.into_iter().flatten() {
@@ -557,17 +558,15 @@ pub(crate) fn hessian<O: Objective + Sync + ?Sized>(obj: &O, penalty: f64, x: &[
 
 /// Inverse of a symmetric positive definite k×k matrix via Cholesky; `None` if it is not
 /// positive definite (or not finite).
-pub(crate) fn spd_inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
-    if a.len() != k * k || a.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    // A = L Lᵀ
+/// The lower-triangular L with A = L Lᵀ of a symmetric k×k matrix; `None` when A is not
+/// positive definite (a pivot not finite and > 0).
+pub(crate) fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; k * k];
     for i in 0..k {
         for j in 0..=i {
             let s: f64 = a[i * k + j] - (0..j).map(|p| l[i * k + p] * l[j * k + p]).sum::<f64>();
             if i == j {
-                if s.is_nan() || s <= 0.0 {
+                if !(s > 0.0 && s.is_finite()) {
                     return None;
                 }
                 l[i * k + i] = s.sqrt();
@@ -576,6 +575,14 @@ pub(crate) fn spd_inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
             }
         }
     }
+    Some(l)
+}
+
+pub(crate) fn spd_inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
+    if a.len() != k * k || a.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let l = cholesky(a, k)?;
     // Solve L Lᵀ X = I column by column.
     let mut inv = vec![0.0; k * k];
     for col in 0..k {

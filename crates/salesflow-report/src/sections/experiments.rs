@@ -2,7 +2,7 @@
 //! `salesflow abtest`).
 
 use salesflow_analytics::Analysis;
-use salesflow_analytics::experiments::p_text;
+use salesflow_analytics::experiments::{p_text, points};
 use salesflow_analytics::findings::{money, percent, thousands};
 use serde_json::Value;
 
@@ -12,10 +12,6 @@ use crate::html::Section;
 
 fn number(v: &Value, key: &str) -> Option<f64> {
     v.get(key).and_then(Value::as_f64)
-}
-
-fn points(v: f64) -> String {
-    format!("{:+.2}", 100.0 * v)
 }
 
 pub(crate) fn render(a: &Analysis) -> Option<Section> {
