@@ -25,6 +25,7 @@ pub mod clv;
 pub mod error;
 pub mod experiments;
 pub mod recommend;
+mod parallel;
 mod rng;
 pub mod segment;
 

@@ -7,7 +7,7 @@
 //! conjugate-gradient steps from the previous solution instead of solving exactly.
 
 use super::kernels::{self, has_fma};
-use super::parallel::for_row_chunks;
+use crate::parallel::for_row_chunks;
 use super::{Interactions, Scorer};
 use crate::ModelError;
 use crate::rng::SplitMix64;

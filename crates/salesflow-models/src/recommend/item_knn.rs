@@ -1,6 +1,6 @@
 //! Item-item collaborative filtering: items are similar when the same customers buy them.
 
-use super::parallel::for_row_chunks;
+use crate::parallel::for_row_chunks;
 use super::{Interactions, Scorer, top_k};
 
 /// How purchase weights are transformed before item similarities are computed, as in

@@ -15,7 +15,6 @@ mod interactions;
 mod item_knn;
 mod kernels;
 mod metrics;
-mod parallel;
 mod popular;
 
 pub use als::{Als, AlsOptions};

@@ -36,7 +36,7 @@ use std::ops::RangeInclusive;
 use crate::ModelError;
 use crate::rng::SplitMix64;
 
-use super::parallel::{map_chunks_mut, map_jobs, resolve_threads};
+use crate::parallel::{map_chunks_mut, map_jobs, resolve_threads};
 use super::silhouette::{Labeling, silhouettes};
 
 /// Rows per assignment chunk (fixed, so sums do not depend on the thread count).

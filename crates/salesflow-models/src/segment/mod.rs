@@ -12,6 +12,5 @@
 //! scikit-learn (fixtures and the script that made them in `tests/fixtures/segment`).
 
 pub mod kmeans;
-mod parallel;
 pub mod rfm;
 pub mod silhouette;

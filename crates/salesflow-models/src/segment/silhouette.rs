@@ -9,7 +9,7 @@
 
 use crate::ModelError;
 
-use super::parallel::{map_jobs, resolve_threads};
+use crate::parallel::{map_jobs, resolve_threads};
 
 /// Rows per job: enough work per job to hide the hand-out, small enough to even out.
 const ROWS_PER_JOB: usize = 64;
