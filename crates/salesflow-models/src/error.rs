@@ -65,6 +65,15 @@ pub enum ModelError {
         /// The model being fitted.
         model: &'static str,
     },
+    /// A feature column is a linear combination of the intercept and earlier columns, so its
+    /// coefficient is not identified.
+    #[error(
+        "feature `{column}` is collinear with the intercept and the features before it (a constant column, a duplicate, or a dummy for every level); drop it or merge it"
+    )]
+    Collinear {
+        /// The column's name.
+        column: String,
+    },
     /// A `FitResult` of one model was used to build another model.
     #[error("expected a fit of {expected}, got a fit of {found}")]
     ModelMismatch {

@@ -23,10 +23,14 @@ pub mod basket;
 pub mod budget;
 pub mod clv;
 pub mod error;
+pub mod evaluate;
 pub mod experiments;
-pub mod recommend;
+pub mod features;
+pub mod linear;
 mod parallel;
+pub mod recommend;
 mod rng;
 pub mod segment;
+pub mod tree;
 
 pub use error::ModelError;

@@ -93,33 +93,6 @@ pub(crate) fn map_chunks_mut<T: Send, R: Send>(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn results_come_back_in_order_for_any_thread_count() {
-        for threads in [1, 2, 3, 8] {
-            assert_eq!(
-                map_jobs(threads, 10, |i| i * i),
-                (0..10).map(|i| i * i).collect::<Vec<_>>()
-            );
-            let mut data: Vec<usize> = (0..23).collect();
-            let sums = map_chunks_mut(&mut data, 5, threads, |c, chunk| {
-                for v in chunk.iter_mut() {
-                    *v += 100;
-                }
-                (c, chunk.iter().sum::<usize>())
-            });
-            assert_eq!(sums.len(), 5);
-            assert!(sums.iter().enumerate().all(|(i, (c, _))| i == *c));
-            assert_eq!(sums.iter().map(|(_, s)| s).sum::<usize>(), (100..123).sum());
-            assert_eq!(data, (100..123).collect::<Vec<_>>());
-        }
-        assert!(map_jobs(4, 0, |i| i).is_empty());
-    }
-}
-
 /// Calls `work(first_row, rows)` on consecutive chunks of `out` (`width` values per row) on
 /// every core.
 pub(crate) fn for_row_chunks<T: Send>(
@@ -155,4 +128,31 @@ pub(crate) fn for_row_chunks<T: Send>(
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_order_for_any_thread_count() {
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(
+                map_jobs(threads, 10, |i| i * i),
+                (0..10).map(|i| i * i).collect::<Vec<_>>()
+            );
+            let mut data: Vec<usize> = (0..23).collect();
+            let sums = map_chunks_mut(&mut data, 5, threads, |c, chunk| {
+                for v in chunk.iter_mut() {
+                    *v += 100;
+                }
+                (c, chunk.iter().sum::<usize>())
+            });
+            assert_eq!(sums.len(), 5);
+            assert!(sums.iter().enumerate().all(|(i, (c, _))| i == *c));
+            assert_eq!(sums.iter().map(|(_, s)| s).sum::<usize>(), (100..123).sum());
+            assert_eq!(data, (100..123).collect::<Vec<_>>());
+        }
+        assert!(map_jobs(4, 0, |i| i).is_empty());
+    }
 }

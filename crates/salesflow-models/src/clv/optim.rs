@@ -556,8 +556,6 @@ pub(crate) fn hessian<O: Objective + Sync + ?Sized>(obj: &O, penalty: f64, x: &[
     hm
 }
 
-/// Inverse of a symmetric positive definite k×k matrix via Cholesky; `None` if it is not
-/// positive definite (or not finite).
 /// The lower-triangular L with A = L Lᵀ of a symmetric k×k matrix; `None` when A is not
 /// positive definite (a pivot not finite and > 0).
 pub(crate) fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
@@ -578,6 +576,8 @@ pub(crate) fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
     Some(l)
 }
 
+/// Inverse of a symmetric positive definite k×k matrix via Cholesky; `None` if it is not
+/// positive definite (or not finite).
 pub(crate) fn spd_inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
     if a.len() != k * k || a.iter().any(|v| !v.is_finite()) {
         return None;

@@ -7,9 +7,9 @@
 //! conjugate-gradient steps from the previous solution instead of solving exactly.
 
 use super::kernels::{self, has_fma};
-use crate::parallel::for_row_chunks;
 use super::{Interactions, Scorer};
 use crate::ModelError;
+use crate::parallel::for_row_chunks;
 use crate::rng::SplitMix64;
 
 /// ALS settings; the defaults are `implicit`'s except 64 factors (its default is 100).

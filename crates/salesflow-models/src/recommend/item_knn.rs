@@ -1,7 +1,7 @@
 //! Item-item collaborative filtering: items are similar when the same customers buy them.
 
-use crate::parallel::for_row_chunks;
 use super::{Interactions, Scorer, top_k};
+use crate::parallel::for_row_chunks;
 
 /// How purchase weights are transformed before item similarities are computed, as in
 /// `implicit`'s item-item recommenders.

@@ -36,8 +36,8 @@ use std::ops::RangeInclusive;
 use crate::ModelError;
 use crate::rng::SplitMix64;
 
-use crate::parallel::{map_chunks_mut, map_jobs, resolve_threads};
 use super::silhouette::{Labeling, silhouettes};
+use crate::parallel::{map_chunks_mut, map_jobs, resolve_threads};
 
 /// Rows per assignment chunk (fixed, so sums do not depend on the thread count).
 const CHUNK_ROWS: usize = 4096;

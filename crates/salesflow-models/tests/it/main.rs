@@ -6,6 +6,7 @@ mod common;
 mod experiments;
 mod fits;
 mod lifetimes;
+mod predict;
 mod recommend;
 mod recovery;
 mod robustness;
