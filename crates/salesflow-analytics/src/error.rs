@@ -17,6 +17,16 @@ pub enum AnalyticsError {
         /// The model's error.
         source: ModelError,
     },
+    /// The data are too few or too short for an analysis that was asked for.
+    #[error("{what}: not enough data: {detail}; {hint}")]
+    NotEnoughData {
+        /// The analysis.
+        what: &'static str,
+        /// What the data lack.
+        detail: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// A worker thread stopped unexpectedly.
     #[error("a worker thread stopped unexpectedly")]
     Thread,
@@ -27,6 +37,7 @@ impl AnalyticsError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             AnalyticsError::Engine(e) => e.is_bad_input(),
+            AnalyticsError::NotEnoughData { .. } => true,
             AnalyticsError::Model { .. } | AnalyticsError::Thread => false,
         }
     }

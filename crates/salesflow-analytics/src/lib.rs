@@ -13,6 +13,7 @@
 //! - [`segments`]: RFM, clusters, rule segments and the playbook.
 //! - [`experiments`]: A/B tests, shared with `salesflow abtest`.
 //! - [`budget`]: response curves and the weekly split, shared with `salesflow budget`.
+//! - [`predict`]: churn risk and spend regression (`salesflow predict`).
 //! - [`scored`]: the per-customer output table.
 //! - [`findings`]: the executive summary's sentences, most important first.
 //! - [`json`]: the `metrics.json` document.
@@ -25,6 +26,7 @@ pub mod experiments;
 pub mod findings;
 pub mod json;
 pub mod lifetime;
+pub mod predict;
 pub mod scored;
 pub mod segments;
 
@@ -189,14 +191,7 @@ pub async fn analyze(
     }
     step("orders, cohorts, funnel");
 
-    let summary = customer_summary(
-        dataset,
-        &SummaryOptions {
-            facts: true,
-            ..SummaryOptions::default()
-        },
-    )
-    .await?;
+    let summary = crate::summary_with_facts(dataset).await?;
     let features = customer_features::register(dataset, &summary).await?;
     step("summary and features");
 
@@ -385,7 +380,20 @@ async fn currencies(dataset: &Dataset) -> Result<Vec<String>> {
 
 /// The first purchase day: the earliest `first_order_at` of the summary (whose calibration
 /// end is the last purchase day), so no scan of `orders` is needed.
-fn first_purchase_day(summary: &Summary) -> Result<NaiveDate> {
+/// The customer summary in days with the RFM facts: what `customer_features`, the segments
+/// and the predictions read.
+pub(crate) async fn summary_with_facts(dataset: &Dataset) -> Result<Summary> {
+    Ok(customer_summary(
+        dataset,
+        &SummaryOptions {
+            facts: true,
+            ..SummaryOptions::default()
+        },
+    )
+    .await?)
+}
+
+pub(crate) fn first_purchase_day(summary: &Summary) -> Result<NaiveDate> {
     use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::{DataType, Int64Type};
     let mut first: Option<i64> = None;

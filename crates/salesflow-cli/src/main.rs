@@ -56,6 +56,10 @@ enum Command {
     /// Marketing budget: response curves per channel from spend history and the weekly split
     /// expected to bring the most customers, leads or revenue.
     Budget(commands::budget::Args),
+    /// Supervised predictions: churn risk per customer (validated on a later cut-off) and the
+    /// spend regression's coefficient table.
+    #[command(subcommand_required = true)]
+    Predict(commands::predict::Args),
     /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
     /// the models compared on a time-based holdout.
     Recommend(commands::recommend::Args),
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Abtest(args) => commands::abtest::run(&global, args),
         Command::Budget(args) => commands::budget::run(&global, args),
         Command::Recommend(args) => commands::recommend::run(&global, args),
+        Command::Predict(args) => commands::predict::run(&global, args),
     };
     match result {
         Ok(code) => code,
