@@ -139,6 +139,9 @@ pub fn metrics(analysis: &Analysis) -> Value {
             })).collect::<Vec<_>>(),
         },
         "budget": analysis.budget.as_ref().map(|b| b.json()),
+        "churn": analysis.churn.as_ref().map(|c| c.json(false)),
+        "spend": analysis.spend.as_ref().map(|s| s.json()),
+        "leads": analysis.leads.as_ref().map(|l| l.json(false)),
         "experiments": analysis.experiments.iter().map(|e| e.json.clone()).collect::<Vec<_>>(),
         "skipped": analysis.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
     })

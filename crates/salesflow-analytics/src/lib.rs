@@ -72,6 +72,8 @@ pub struct AnalyzeOptions {
     pub budget_objective: Option<salesflow_engine::spend::Outcome>,
     /// `[budget.bounds.<channel>]`: weekly spend limits for the budget plan.
     pub budget_bounds: BTreeMap<String, salesflow_core::SpendBound>,
+    /// How to train and score the churn models.
+    pub churn: predict::ChurnOptions,
 }
 
 impl Default for AnalyzeOptions {
@@ -87,6 +89,7 @@ impl Default for AnalyzeOptions {
             budget: false,
             budget_objective: None,
             budget_bounds: BTreeMap::new(),
+            churn: predict::ChurnOptions::default(),
         }
     }
 }
@@ -150,6 +153,12 @@ pub struct Analysis {
     pub experiments: Vec<experiments::ExperimentReport>,
     /// The recent weekly marketing budget re-split by the channels' response curves.
     pub budget: Option<budget::BudgetPlan>,
+    /// Churn risk per customer (with two windows of history).
+    pub churn: Option<predict::ChurnRisk>,
+    /// The spend regression on the customer table (with `customers`).
+    pub spend: Option<predict::SpendModel>,
+    /// Win probabilities of the open deals (with `deals` that have closed history).
+    pub leads: Option<predict::LeadScores>,
     /// RFM, clusters, rules, playbook, and each customer's place in them.
     pub segments: Segmentation,
     /// The per-customer summary (day units, with facts) the scores are joined to.
@@ -159,7 +168,7 @@ pub struct Analysis {
 }
 
 /// The phases `analyze` reports to its progress hook, in order.
-const PHASES: u64 = 7;
+const PHASES: u64 = 8;
 
 /// Runs every analysis `dataset` allows. Only `orders` is required; a section whose tables are
 /// missing is recorded in [`Analysis::skipped`] with the reason.
@@ -253,6 +262,58 @@ pub async fn analyze(
     let acquisition = acquisition(dataset, &features, clv.as_ref(), &mut skipped).await?;
     step("acquisition");
 
+    let churn = match predict::churn_with_history(dataset, &summary, &options.churn).await {
+        Ok(risk) => Some(risk),
+        Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
+            skipped.push(Skipped {
+                section: "churn",
+                reason: format!("{detail}; {hint}"),
+            });
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let spend = if dataset.table(TableKind::Customers).is_some() {
+        match predict::spend_from_features(&features, &predict::SpendOptions::default()) {
+            Ok(model) => Some(model),
+            Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
+                skipped.push(Skipped {
+                    section: "spend",
+                    reason: format!("{detail}; {hint}"),
+                });
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        skipped.push(Skipped {
+            section: "spend",
+            reason: "no customers table (customer_id and attributes such as age or industry)"
+                .into(),
+        });
+        None
+    };
+    let leads = if dataset.table(TableKind::Deals).is_some() {
+        match predict::leads(dataset, &predict::LeadOptions::default()).await {
+            Ok(scores) => Some(scores),
+            Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
+                skipped.push(Skipped {
+                    section: "leads",
+                    reason: format!("{detail}; {hint}"),
+                });
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        skipped.push(Skipped {
+            section: "leads",
+            reason: "no deals table (deal_id, created_at, stage, amount, status, closed_at)".into(),
+        });
+        None
+    };
+    step("churn, leads and spend");
+
     let period = (first_purchase_day(&summary)?, summary.calibration_end);
     let mut experiment_reports = Vec::new();
     if dataset.table(TableKind::Experiments).is_some() {
@@ -290,6 +351,9 @@ pub async fn analyze(
         clv,
         experiments: experiment_reports,
         budget,
+        churn,
+        spend,
+        leads,
         segments,
         summary,
         skipped,

@@ -1,5 +1,5 @@
 //! `customers_scored`: one row per customer with their summary, RFM scores and segment,
-//! cluster, rule segments, action and CLV predictions.
+//! cluster, rule segments, action, CLV predictions and churn risk.
 
 use std::sync::Arc;
 
@@ -105,6 +105,15 @@ pub fn scored_customers(analysis: &Analysis) -> Result<RecordBatch> {
             &format!("clv_{}m", clv.horizon.0),
             Arc::new(Float64Array::from(p.clv.clone())),
         );
+    }
+    if let Some(churn) = &analysis.churn {
+        // Scored as of the summary's end, so the same customers in the same order.
+        if churn.customers.len() == summary.num_rows() {
+            push(
+                &format!("churn_probability_{}d", churn.window_days),
+                Arc::new(Float64Array::from(churn.probability.clone())),
+            );
+        }
     }
     let schema = Arc::new(Schema::new(fields));
     RecordBatch::try_new(schema, columns).map_err(arrow)

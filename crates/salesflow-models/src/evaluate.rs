@@ -29,6 +29,18 @@ fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     order
 }
 
+/// `k` distinct rows of `0..n` drawn at random without replacement (all of them when
+/// `k >= n`), ascending; the same seed gives the same rows.
+pub fn sample_rows(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    if k >= n {
+        return (0..n).collect();
+    }
+    let mut rows = shuffled(n, seed);
+    rows.truncate(k);
+    rows.sort_unstable();
+    rows
+}
+
 /// Splits `0..n` at random into a test part of `round(test_fraction · n)` rows (at least one
 /// row each side when n ≥ 2) and a training part; the same seed gives the same split.
 pub fn train_test_split(n: usize, test_fraction: f64, seed: u64) -> Result<Split, ModelError> {

@@ -22,8 +22,8 @@
 use chrono::{Days, NaiveDate};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_engine::Dataset;
-use salesflow_engine::summary::{SummaryOptions, customer_summary};
-use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics};
+use salesflow_engine::summary::{Summary, SummaryOptions, customer_summary};
+use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics, sample_rows};
 use salesflow_models::features::{FeatureMatrix, Standardizer};
 use salesflow_models::linear::{LogisticFit, LogisticOptions, fit_logistic};
 use salesflow_models::tree::{DecisionTree, ForestOptions, RandomForest, TreeOptions, TreeTarget};
@@ -41,6 +41,9 @@ pub const FEATURES: [&str; 4] = [
     "tenure_days",
     "average_order_value",
 ];
+
+/// Most customers the random forest trains on (a seeded sample beyond).
+const FOREST_ROWS: usize = 200_000;
 
 /// Features the logistic regression sees as `ln(1 + x)` (skewed counts and money).
 const LOG_FEATURES: [&str; 2] = ["purchase_days", "average_order_value"];
@@ -168,7 +171,11 @@ async fn cut(dataset: &Dataset, cutoff: NaiveDate, outcome_end: Option<NaiveDate
         },
     )
     .await?;
-    let batches: &[RecordBatch] = &summary.batches;
+    cut_of(&summary.batches, outcome_end.is_some())
+}
+
+/// The customers of a summary with facts; `labelled` when it has the holdout columns.
+fn cut_of(batches: &[RecordBatch], labelled: bool) -> Result<Cut> {
     let ids = texts(batches, "customer_id")?
         .into_iter()
         .map(Option::unwrap_or_default)
@@ -195,7 +202,7 @@ async fn cut(dataset: &Dataset, cutoff: NaiveDate, outcome_end: Option<NaiveDate
             .collect(),
     )
     .map_err(AnalyticsError::model("churn features"))?;
-    let churned = if outcome_end.is_some() {
+    let churned = if labelled {
         required_numbers(batches, "frequency_holdout")?
             .iter()
             .map(|h| *h == 0.0)
@@ -250,14 +257,18 @@ impl Fitted {
                 Ok(Fitted::Logistic(scaler, fit))
             }
             ChurnModelKind::RandomForest => {
-                let labels: Vec<u32> = cut.churned.iter().map(|&c| u32::from(c)).collect();
+                // Beyond FOREST_ROWS customers a seeded sample trains the forest: its AUC
+                // has levelled off by then, and the time grows with every row.
+                let rows = sample_rows(cut.ids.len(), FOREST_ROWS, options.seed);
+                let features = cut.features.select_rows(&rows);
+                let labels: Vec<u32> = rows.iter().map(|&i| u32::from(cut.churned[i])).collect();
                 let forest = RandomForest::fit(
-                    &cut.features,
+                    &features,
                     TreeTarget::Classes {
                         labels: &labels,
                         n_classes: 2,
                     },
-                    &forest_options(options, cut.ids.len()),
+                    &forest_options(options, rows.len()),
                 )
                 .map_err(AnalyticsError::model("churn random forest"))?;
                 Ok(Fitted::Forest(forest))
@@ -300,11 +311,21 @@ fn rate(churned: &[bool]) -> f64 {
 
 /// Trains, validates and scores the churn models (see the module documentation).
 pub async fn churn(dataset: &Dataset, options: &ChurnOptions) -> Result<ChurnRisk> {
+    let history = crate::summary_with_facts(dataset).await?;
+    churn_with_history(dataset, &history, options).await
+}
+
+/// [`churn`] given the data set's whole-history summary with facts (which `analyze` has
+/// already computed).
+pub(crate) async fn churn_with_history(
+    dataset: &Dataset,
+    history: &Summary,
+    options: &ChurnOptions,
+) -> Result<ChurnRisk> {
     if options.window_days == 0 {
         return Err(not_enough("the churn window is 0 days".into()));
     }
-    let history = crate::summary_with_facts(dataset).await?;
-    let first_day = crate::first_purchase_day(&history)?;
+    let first_day = crate::first_purchase_day(history)?;
     // Without an as-of date, the summary's own end (the last purchase day) is the date.
     let as_of = options.as_of.unwrap_or(history.calibration_end);
     let validation_cutoff = day_before(as_of, options.window_days);
@@ -315,7 +336,11 @@ pub async fn churn(dataset: &Dataset, options: &ChurnOptions) -> Result<ChurnRis
             options.window_days
         )));
     }
-    let scoring = cut(dataset, as_of, None).await?;
+    let scoring = if as_of == history.calibration_end {
+        cut_of(&history.batches, false)?
+    } else {
+        cut(dataset, as_of, None).await?
+    };
     let train = cut(dataset, train_cutoff, Some(validation_cutoff)).await?;
     let validation = cut(dataset, validation_cutoff, Some(as_of)).await?;
     for (name, part) in [("training", &train), ("validation", &validation)] {

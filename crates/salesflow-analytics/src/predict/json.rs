@@ -5,6 +5,7 @@ use salesflow_models::linear::Coefficient;
 use serde_json::{Value, json};
 
 use super::churn::ChurnRisk;
+use super::leads::LeadScores;
 use super::spend::SpendModel;
 
 fn classification(m: &ClassificationMetrics) -> Value {
@@ -116,5 +117,47 @@ impl SpendModel {
             "dropped": self.dropped.iter().map(|(c, why)| json!({"column": c, "reason": why})).collect::<Vec<_>>(),
             "imputed": self.imputed.iter().map(|(c, n)| json!({"column": c, "rows": n})).collect::<Vec<_>>(),
         })
+    }
+}
+
+impl LeadScores {
+    /// The lead-scoring document; `deals` adds every open deal's score.
+    pub fn json(&self, deals: bool) -> Value {
+        let mut doc = json!({
+            "stage_history": self.stage_history,
+            "train": {"deals": self.train.0, "rows": self.train.1, "win_rate": self.train.2},
+            "validation": {
+                "from": self.validation_from,
+                "deals": self.validation_rows.0,
+                "rows": self.validation_rows.1,
+                "win_rate": self.validation_rows.2,
+                "models": self.validation.iter().map(|v| {
+                    let mut m = classification(&v.metrics);
+                    m["model"] = json!(v.model);
+                    m
+                }).collect::<Vec<_>>(),
+            },
+            "model": self.chosen,
+            "coefficients": self.coefficients.iter().map(coefficient).collect::<Vec<_>>(),
+            "open_deals": self.open.len(),
+            "weighted_pipeline": self.weighted_pipeline,
+            "stage_weighted_pipeline": self.stage_weighted_pipeline,
+        });
+        if deals {
+            doc["deals"] = self
+                .open
+                .iter()
+                .map(|d| {
+                    json!({
+                        "deal_id": d.id,
+                        "stage": d.stage,
+                        "amount": d.amount,
+                        "win_probability": d.win_probability,
+                        "stage_probability": d.stage_probability,
+                    })
+                })
+                .collect();
+        }
+        doc
     }
 }

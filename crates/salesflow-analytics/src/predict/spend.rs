@@ -86,8 +86,16 @@ pub struct SpendModel {
 pub async fn spend(dataset: &Dataset, options: &SpendOptions) -> Result<SpendModel> {
     let summary = crate::summary_with_facts(dataset).await?;
     let batches = customer_features::register(dataset, &summary).await?;
-    let target = required_numbers(&batches, "average_order_value")?;
-    let (mut inputs, mut dropped, imputed) = candidate_inputs(&batches, options)?;
+    spend_from_features(&batches, options)
+}
+
+/// [`spend`] on the rows of `customer_features` (which `analyze` has already registered).
+pub(crate) fn spend_from_features(
+    batches: &[RecordBatch],
+    options: &SpendOptions,
+) -> Result<SpendModel> {
+    let target = required_numbers(batches, "average_order_value")?;
+    let (mut inputs, mut dropped, imputed) = candidate_inputs(batches, options)?;
     if target.len() < 10 {
         return Err(AnalyticsError::NotEnoughData {
             what: "spend prediction",

@@ -28,6 +28,10 @@ pub struct Args {
     /// Folder to write report.html, metrics.json, customers_scored.csv/.parquet and actions/.
     #[arg(long, value_name = "DIR", default_value = "salesflow-report")]
     out: PathBuf,
+    /// Churn = no purchase within this many days (the churn model needs two such windows of
+    /// history before the last purchase).
+    #[arg(long, default_value_t = 90)]
+    churn_window_days: u32,
     /// Number of behavioural clusters (default: chosen by silhouette from 2 to 8).
     #[arg(long, value_name = "K")]
     clusters: Option<usize>,
@@ -110,6 +114,11 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         budget: args.budget,
         budget_objective: args.budget_objective.map(super::budget::Objective::outcome),
         budget_bounds: config.budget_bounds().clone(),
+        churn: salesflow_analytics::predict::ChurnOptions {
+            window_days: args.churn_window_days,
+            seed: args.seed,
+            ..salesflow_analytics::predict::ChurnOptions::default()
+        },
         pipeline: PipelineOptions {
             stages: args.stages.clone(),
             stall_days: stall_days(&args.stall_days)?,

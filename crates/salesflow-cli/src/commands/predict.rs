@@ -11,7 +11,7 @@ use datafusion::arrow::array::{Float64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_analytics::predict::{
-    ChurnOptions, ChurnRisk, SpendModel, SpendOptions, churn, spend,
+    ChurnOptions, ChurnRisk, LeadOptions, LeadScores, SpendModel, SpendOptions, churn, leads, spend,
 };
 
 use super::Global;
@@ -24,6 +24,10 @@ pub enum Command {
     /// regression and a random forest trained on an earlier cut-off, validated on the next
     /// one, the better one scoring every customer; with the drivers and readable rules.
     Churn(ChurnArgs),
+    /// The probability that each open deal is won: models trained on how closed deals ended
+    /// (one row per stage a deal entered), validated on the deals that closed last, against
+    /// the pipeline's stage win rates; the weighted pipeline by both.
+    Leads(LeadsArgs),
     /// Average order value regressed (OLS) on orders, tenure and every usable customer
     /// column: the coefficient table with standard errors and p-values, and a test score.
     Spend(SpendArgs),
@@ -63,6 +67,30 @@ pub struct ChurnArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct LeadsArgs {
+    /// Data folder with deals (and stage_events for the stage histories).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Share of the closed deals, the latest closed, held out for validation.
+    #[arg(long, default_value_t = 0.25)]
+    validation_share: f64,
+    /// Trees of the random forest.
+    #[arg(long, default_value_t = 200)]
+    trees: usize,
+    /// Seed of the forest.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write each open deal's score here (.csv or .parquet).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print JSON (with every open deal's score when --out is not given).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct SpendArgs {
     /// Data folder with orders and customers.
     #[arg(long, value_name = "DIR")]
@@ -83,6 +111,7 @@ pub struct SpendArgs {
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Churn(args) => run_churn(global, args),
+        Command::Leads(args) => run_leads(global, args),
         Command::Spend(args) => run_spend(global, args),
     }
 }
@@ -171,6 +200,116 @@ fn print_churn(risk: &ChurnRisk) -> Result<()> {
         risk.customers.len()
     ));
     super::print_stdout(&text)
+}
+
+fn run_leads(global: &Global, args: LeadsArgs) -> Result<ExitCode> {
+    let config = load_config(global.config.as_deref(), Some(&args.data))?;
+    args.read.check(&config)?;
+    let bars = Bars::new(global.quiet || args.json);
+    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let options = LeadOptions {
+        validation_fraction: args.validation_share,
+        trees: args.trees,
+        seed: args.seed,
+    };
+    let scores = super::runtime()?.block_on(leads(&dataset, &options))?;
+    if let Some(path) = &args.out {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("deal_id", DataType::Utf8, false),
+            Field::new("stage", DataType::Utf8, false),
+            Field::new("amount", DataType::Float64, false),
+            Field::new("win_probability", DataType::Float64, false),
+            Field::new("stage_probability", DataType::Float64, false),
+        ]));
+        let column = |f: fn(&salesflow_analytics::predict::OpenDealScore) -> f64| {
+            Arc::new(Float64Array::from_iter_values(scores.open.iter().map(f)))
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    scores.open.iter().map(|d| d.id.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    scores.open.iter().map(|d| d.stage.as_str()),
+                )),
+                column(|d| d.amount),
+                column(|d| d.win_probability),
+                column(|d| d.stage_probability),
+            ],
+        )?;
+        salesflow_engine::output::write_file(path, &schema, &[batch])?;
+    }
+    if args.json {
+        super::print_stdout(&serde_json::to_string_pretty(
+            &scores.json(args.out.is_none()),
+        )?)?;
+    } else {
+        print_leads(&scores)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_leads(scores: &LeadScores) -> Result<()> {
+    let mut text = format!(
+        "won = deal closed won; trained on {} closed deals ({} stage rows, {:.1} % won), validated on the {} that closed from {} ({} rows, {:.1} %){}\n",
+        scores.train.0,
+        scores.train.1,
+        100.0 * scores.train.2,
+        scores.validation_rows.0,
+        scores.validation_from,
+        scores.validation_rows.1,
+        100.0 * scores.validation_rows.2,
+        if scores.stage_history {
+            ""
+        } else {
+            "; no stage_events, so rows are at creation and the stage is left out"
+        }
+    );
+    text.push_str("  model                  ROC AUC  log loss   Brier\n");
+    for v in &scores.validation {
+        let m = &v.metrics;
+        text.push_str(&format!(
+            "  {:<22} {:>7.3} {:>9.3} {:>7.3}{}\n",
+            v.model,
+            m.roc_auc.unwrap_or(f64::NAN),
+            m.log_loss,
+            m.brier,
+            if v.model == scores.chosen {
+                "  (used)"
+            } else {
+                ""
+            }
+        ));
+    }
+    text.push_str(
+        "\nlogistic coefficients (per standard deviation; + raises the chance of winning)\n",
+    );
+    for c in scores.coefficients.iter().take(12) {
+        text.push_str(&format!(
+            "  {:<32} {:>+7.3}  p {}\n",
+            c.name,
+            c.estimate,
+            c.p_value.map_or("-".into(), |p| format!("{p:.2e}"))
+        ));
+    }
+    text.push_str(&format!(
+        "\n{} open deals; weighted pipeline {:.0} by these scores, {:.0} by the stage win rates\n",
+        scores.open.len(),
+        scores.weighted_pipeline,
+        scores.stage_weighted_pipeline
+    ));
+    for d in scores.open.iter().take(10) {
+        text.push_str(&format!(
+            "  {:<16} {:<20} {:>12.2}  win {:>5.1} %  (stage {:>5.1} %)\n",
+            d.id,
+            d.stage,
+            d.amount,
+            100.0 * d.win_probability,
+            100.0 * d.stage_probability
+        ));
+    }
+    super::print_stdout(text.trim_end())
 }
 
 fn run_spend(global: &Global, args: SpendArgs) -> Result<ExitCode> {

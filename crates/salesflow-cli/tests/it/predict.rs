@@ -156,3 +156,102 @@ fn spend_regression_recovers_a_known_relationship_and_says_what_it_left_out() {
         "{dropped:?}"
     );
 }
+
+/// 240 deals: referral deals are won four times in five, cold ones one time in five; the
+/// last 40 are still open. Every deal enters `lead`, then `demo`, then closes.
+fn deals_folder() -> tempfile::TempDir {
+    let mut deals = String::from("deal_id,created_at,stage,amount,status,closed_at,source\n");
+    let mut events = String::from("deal_id,stage,entered_at\n");
+    for i in 0..240u32 {
+        let source = if i % 2 == 0 { "referral" } else { "cold" };
+        let won = if source == "referral" {
+            i % 5 != 0
+        } else {
+            i % 5 == 0
+        };
+        let created =
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(u64::from(i));
+        let demo = created + chrono::Days::new(5);
+        let closed = created + chrono::Days::new(20);
+        let amount = 1000 + 10 * i;
+        writeln!(events, "D{i:03},lead,{created}").unwrap();
+        writeln!(events, "D{i:03},demo,{demo}").unwrap();
+        if i < 200 {
+            let status = if won { "won" } else { "lost" };
+            writeln!(events, "D{i:03},{status},{closed}").unwrap();
+            writeln!(
+                deals,
+                "D{i:03},{created},{status},{amount},{status},{closed},{source}"
+            )
+            .unwrap();
+        } else {
+            writeln!(deals, "D{i:03},{created},demo,{amount},open,,{source}").unwrap();
+        }
+    }
+    folder(&[
+        ("deals.csv", deals.as_bytes()),
+        ("stage_events.csv", events.as_bytes()),
+    ])
+}
+
+#[test]
+fn lead_scores_learn_what_the_stage_rates_miss_and_score_open_deals() {
+    let dir = deals_folder();
+    let run = salesflow(
+        dir.path(),
+        &[
+            "predict",
+            "leads",
+            "--data",
+            ".",
+            "--out",
+            "leads.csv",
+            "--json",
+        ],
+    );
+    run.success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let auc = |model: &str| {
+        doc["validation"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["model"] == model)
+            .unwrap()["roc_auc"]
+            .as_f64()
+            .unwrap()
+    };
+    // Source decides the outcome; the stage (every deal reaches demo) cannot.
+    assert!(auc("logistic_regression") > 0.75, "{doc}");
+    assert!((auc("stage_win_rate") - 0.5).abs() < 1e-9, "{doc}");
+    assert_eq!(doc["validation"]["deals"], 50);
+    assert_eq!(doc["open_deals"], 40);
+    let (header, rows) = read_csv(&dir.path().join("leads.csv"));
+    assert_eq!(
+        header[..4],
+        ["deal_id", "stage", "amount", "win_probability"]
+    );
+    assert_eq!(rows.len(), 40);
+    // Every open referral deal ranks above every open cold one.
+    let p = |parity: u32| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r[0][1..].parse::<u32>().unwrap() % 2 == parity)
+            .map(|r| r[3].parse().unwrap())
+            .collect()
+    };
+    let (referral, cold) = (p(0), p(1));
+    let lowest_referral = referral.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest_cold = cold.iter().copied().fold(0.0, f64::max);
+    assert!(lowest_referral > highest_cold, "{referral:?} vs {cold:?}");
+}
+
+#[test]
+fn lead_scoring_without_deals_is_bad_input() {
+    let dir = folder(&[(
+        "orders.csv",
+        b"customer_id,ordered_at,amount\nc1,2024-01-01,5\n",
+    )]);
+    salesflow(dir.path(), &["predict", "leads", "--data", "."])
+        .bad_input()
+        .stderr_has("deals");
+}

@@ -127,7 +127,7 @@ pub(super) fn metrics(table: DealTable, options: &PipelineOptions) -> PipelineMe
 
 /// An open deal's current open stage: its last event's, else its `stage` column's, else the
 /// furthest open stage it reached (the first without any).
-fn current_stage(deal: &Deal, n: usize) -> Option<usize> {
+pub(super) fn current_stage(deal: &Deal, n: usize) -> Option<usize> {
     if n == 0 {
         return None;
     }

@@ -51,9 +51,11 @@
 
 mod compute;
 mod query;
+mod snapshots;
 #[cfg(test)]
 mod tests;
 
+pub use snapshots::{DealFacts, DealHistory, DealSnapshot, deal_history};
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -48,8 +48,80 @@ impl Default for ForestOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomForest {
     trees: Vec<DecisionTree>,
+    /// The same trees in the compact form scoring walks.
+    flat: Vec<FlatTree>,
     n_classes: usize,
     features: usize,
+}
+
+/// Marks a leaf in [`FlatNode::feature`].
+const LEAF: u32 = u32::MAX;
+
+/// A node in 24 bytes: scoring a million rows through hundreds of trees is memory-bound, and
+/// [`super::TreeNode`] (with its value vector) spreads a tree over several times the cache
+/// lines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FlatNode {
+    threshold: f64,
+    /// The feature, or [`LEAF`].
+    feature: u32,
+    /// Left child; for a leaf, the index of its first value in [`FlatTree::values`].
+    left: u32,
+    right: u32,
+}
+
+/// A tree for scoring: nodes and the leaves' values (class shares, or the mean).
+#[derive(Debug, Clone, PartialEq)]
+struct FlatTree {
+    nodes: Vec<FlatNode>,
+    values: Vec<f64>,
+}
+
+impl FlatTree {
+    fn new(tree: &DecisionTree) -> FlatTree {
+        let mut values = Vec::new();
+        let nodes = tree
+            .nodes
+            .iter()
+            .map(|node| match node.split {
+                Some(split) => FlatNode {
+                    threshold: split.threshold,
+                    feature: split.feature as u32,
+                    left: split.left as u32,
+                    right: split.right as u32,
+                },
+                None => {
+                    let first = values.len() as u32;
+                    if tree.n_classes == 0 {
+                        values.push(node.value[0]);
+                    } else {
+                        values.extend(node.value.iter().map(|v| v / node.weight));
+                    }
+                    FlatNode {
+                        threshold: 0.0,
+                        feature: LEAF,
+                        left: first,
+                        right: first,
+                    }
+                }
+            })
+            .collect();
+        FlatTree { nodes, values }
+    }
+
+    /// The first value of the leaf `row` lands in.
+    fn leaf_values(&self, columns: &[&[f64]], row: usize) -> usize {
+        let mut node = self.nodes[0];
+        while node.feature != LEAF {
+            let x = columns[node.feature as usize][row];
+            node = self.nodes[if x <= node.threshold {
+                node.left
+            } else {
+                node.right
+            } as usize];
+        }
+        node.left as usize
+    }
 }
 
 impl RandomForest {
@@ -105,6 +177,7 @@ impl RandomForest {
         });
         let n_classes = trees.first().map_or(0, DecisionTree::n_classes);
         Ok(RandomForest {
+            flat: trees.iter().map(FlatTree::new).collect(),
             trees,
             n_classes,
             features: p,
@@ -125,15 +198,15 @@ impl RandomForest {
         let parts = map_jobs(resolve_threads(0), chunks, |c| {
             let range = c * SCORE_CHUNK..((c + 1) * SCORE_CHUNK).min(rows);
             let mut out = vec![0.0; range.len() * width];
-            for tree in &self.trees {
+            let columns: Vec<&[f64]> = (0..features.cols()).map(|j| features.column(j)).collect();
+            for tree in &self.flat {
                 for (k, row) in range.clone().enumerate() {
-                    let node = &tree.nodes[tree.leaf_of(features, row)];
-                    if self.n_classes == 0 {
-                        out[k] += node.value[0];
-                    } else {
-                        for (o, v) in out[k * width..(k + 1) * width].iter_mut().zip(&node.value) {
-                            *o += v / node.weight;
-                        }
+                    let first = tree.leaf_values(&columns, row);
+                    for (o, v) in out[k * width..(k + 1) * width]
+                        .iter_mut()
+                        .zip(&tree.values[first..first + width])
+                    {
+                        *o += v;
                     }
                 }
             }

@@ -9,6 +9,7 @@ mod cohorts;
 mod experiments;
 mod orders;
 mod pipeline;
+mod predictions;
 mod quality;
 mod segments;
 mod subscriptions;
@@ -33,6 +34,7 @@ pub const SECTIONS: &[Render] = &[
     budget::render,
     segments::render,
     clv::render,
+    predictions::render,
     experiments::render,
 ];
 
