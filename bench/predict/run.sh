@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: `salesflow predict churn` (three customer summaries, a logistic regression and
-# a 200-tree random forest trained and validated, every customer scored and written) on demo
+# a 100-tree random forest trained and validated, every customer scored and written) on demo
 # companies, reporting wall time and peak memory. Issue 6 asks for these figures at 1,000,000
 # customers; it names no peer or target for them.
 #

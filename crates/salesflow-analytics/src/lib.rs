@@ -262,29 +262,17 @@ pub async fn analyze(
     let acquisition = acquisition(dataset, &features, clv.as_ref(), &mut skipped).await?;
     step("acquisition");
 
-    let churn = match predict::churn_with_history(dataset, &summary, &options.churn).await {
-        Ok(risk) => Some(risk),
-        Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
-            skipped.push(Skipped {
-                section: "churn",
-                reason: format!("{detail}; {hint}"),
-            });
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let churn = unless_too_little(
+        predict::churn_with_history(dataset, &summary, &options.churn).await,
+        "churn",
+        &mut skipped,
+    )?;
     let spend = if dataset.table(TableKind::Customers).is_some() {
-        match predict::spend_from_features(&features, &predict::SpendOptions::default()) {
-            Ok(model) => Some(model),
-            Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
-                skipped.push(Skipped {
-                    section: "spend",
-                    reason: format!("{detail}; {hint}"),
-                });
-                None
-            }
-            Err(e) => return Err(e),
-        }
+        unless_too_little(
+            predict::spend_from_features(&features, &predict::SpendOptions::default()),
+            "spend",
+            &mut skipped,
+        )?
     } else {
         skipped.push(Skipped {
             section: "spend",
@@ -294,17 +282,11 @@ pub async fn analyze(
         None
     };
     let leads = if dataset.table(TableKind::Deals).is_some() {
-        match predict::leads(dataset, &predict::LeadOptions::default()).await {
-            Ok(scores) => Some(scores),
-            Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
-                skipped.push(Skipped {
-                    section: "leads",
-                    reason: format!("{detail}; {hint}"),
-                });
-                None
-            }
-            Err(e) => return Err(e),
-        }
+        unless_too_little(
+            predict::leads(dataset, &predict::LeadOptions::default()).await,
+            "leads",
+            &mut skipped,
+        )?
     } else {
         skipped.push(Skipped {
             section: "leads",
@@ -444,6 +426,26 @@ async fn currencies(dataset: &Dataset) -> Result<Vec<String>> {
 
 /// The first purchase day: the earliest `first_order_at` of the summary (whose calibration
 /// end is the last purchase day), so no scan of `orders` is needed.
+/// A section's result, or `None` with the section in `skipped` when the data are too few for
+/// it; other errors stop the analysis.
+fn unless_too_little<T>(
+    result: Result<T>,
+    section: &'static str,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(AnalyticsError::NotEnoughData { detail, hint, .. }) => {
+            skipped.push(Skipped {
+                section,
+                reason: format!("{detail}; {hint}"),
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The customer summary in days with the RFM facts: what `customer_features`, the segments
 /// and the predictions read.
 pub(crate) async fn summary_with_facts(dataset: &Dataset) -> Result<Summary> {

@@ -55,7 +55,7 @@ pub struct ChurnOptions {
     pub window_days: u32,
     /// The date customers are scored at (default: the last purchase day).
     pub as_of: Option<NaiveDate>,
-    /// Trees of the random forest (default 200).
+    /// Trees of the random forest (default 100, as scikit-learn).
     pub trees: usize,
     /// Seed of the forest.
     pub seed: u64,
@@ -66,7 +66,7 @@ impl Default for ChurnOptions {
         ChurnOptions {
             window_days: 90,
             as_of: None,
-            trees: 200,
+            trees: 100,
             seed: 42,
         }
     }

@@ -38,7 +38,7 @@ const MAX_LEVELS: usize = 20;
 pub struct LeadOptions {
     /// Share of the closed deals (the latest closed) held out for validation (default 0.25).
     pub validation_fraction: f64,
-    /// Trees of the random forest (default 200).
+    /// Trees of the random forest (default 100, as scikit-learn).
     pub trees: usize,
     /// Seed of the forest.
     pub seed: u64,
@@ -48,7 +48,7 @@ impl Default for LeadOptions {
     fn default() -> Self {
         LeadOptions {
             validation_fraction: 0.25,
-            trees: 200,
+            trees: 100,
             seed: 42,
         }
     }

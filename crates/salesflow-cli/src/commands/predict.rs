@@ -1,18 +1,20 @@
-//! `salesflow predict churn|spend`: who is about to stop buying, and what goes with spending
-//! more per order.
+//! `salesflow predict churn|leads|spend`: who is about to stop buying, which open deals will
+//! be won, and what goes with spending more per order.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Float64Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_analytics::predict::{
     ChurnOptions, ChurnRisk, LeadOptions, LeadScores, SpendModel, SpendOptions, churn, leads, spend,
 };
+
+use salesflow_engine::Dataset;
 
 use super::Global;
 use crate::input::{ReadFlags, load_config, parse_date};
@@ -51,7 +53,7 @@ pub struct ChurnArgs {
     #[arg(long, value_parser = parse_date)]
     as_of: Option<NaiveDate>,
     /// Trees of the random forest.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     trees: usize,
     /// Seed of the forest.
     #[arg(long, default_value_t = 42)]
@@ -75,7 +77,7 @@ pub struct LeadsArgs {
     #[arg(long, default_value_t = 0.25)]
     validation_share: f64,
     /// Trees of the random forest.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     trees: usize,
     /// Seed of the forest.
     #[arg(long, default_value_t = 42)]
@@ -108,6 +110,30 @@ pub struct SpendArgs {
     read: ReadFlags,
 }
 
+/// The data folder's tables, read as the flags and salesflow.toml say.
+fn load(global: &Global, data: &Path, read: &ReadFlags, json: bool) -> Result<Dataset> {
+    let config = load_config(global.config.as_deref(), Some(data))?;
+    read.check(&config)?;
+    let bars = Bars::new(global.quiet || json);
+    read.load_dir(data, &config, &bars)
+}
+
+/// Writes named columns of equal length as a CSV or Parquet file (by extension).
+fn write_table(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<()> {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )?;
+    salesflow_engine::output::write_file(path, &schema, &[batch])?;
+    Ok(())
+}
+
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Churn(args) => run_churn(global, args),
@@ -117,10 +143,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
 }
 
 fn run_churn(global: &Global, args: ChurnArgs) -> Result<ExitCode> {
-    let config = load_config(global.config.as_deref(), Some(&args.data))?;
-    args.read.check(&config)?;
-    let bars = Bars::new(global.quiet || args.json);
-    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let dataset = load(global, &args.data, &args.read, args.json)?;
     let options = ChurnOptions {
         window_days: args.window_days,
         as_of: args.as_of,
@@ -129,18 +152,19 @@ fn run_churn(global: &Global, args: ChurnArgs) -> Result<ExitCode> {
     };
     let risk = super::runtime()?.block_on(churn(&dataset, &options))?;
     if let Some(path) = &args.out {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("customer_id", DataType::Utf8, false),
-            Field::new("churn_probability", DataType::Float64, false),
-        ]));
-        let batch = RecordBatch::try_new(
-            schema.clone(),
+        write_table(
+            path,
             vec![
-                Arc::new(StringArray::from(risk.customers.clone())),
-                Arc::new(Float64Array::from(risk.probability.clone())),
+                (
+                    "customer_id",
+                    Arc::new(StringArray::from(risk.customers.clone())),
+                ),
+                (
+                    "churn_probability",
+                    Arc::new(Float64Array::from(risk.probability.clone())),
+                ),
             ],
         )?;
-        salesflow_engine::output::write_file(path, &schema, &[batch])?;
     }
     if args.json {
         super::print_stdout(&serde_json::to_string_pretty(
@@ -203,10 +227,7 @@ fn print_churn(risk: &ChurnRisk) -> Result<()> {
 }
 
 fn run_leads(global: &Global, args: LeadsArgs) -> Result<ExitCode> {
-    let config = load_config(global.config.as_deref(), Some(&args.data))?;
-    args.read.check(&config)?;
-    let bars = Bars::new(global.quiet || args.json);
-    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let dataset = load(global, &args.data, &args.read, args.json)?;
     let options = LeadOptions {
         validation_fraction: args.validation_share,
         trees: args.trees,
@@ -214,31 +235,22 @@ fn run_leads(global: &Global, args: LeadsArgs) -> Result<ExitCode> {
     };
     let scores = super::runtime()?.block_on(leads(&dataset, &options))?;
     if let Some(path) = &args.out {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("deal_id", DataType::Utf8, false),
-            Field::new("stage", DataType::Utf8, false),
-            Field::new("amount", DataType::Float64, false),
-            Field::new("win_probability", DataType::Float64, false),
-            Field::new("stage_probability", DataType::Float64, false),
-        ]));
-        let column = |f: fn(&salesflow_analytics::predict::OpenDealScore) -> f64| {
+        let column = |f: fn(&salesflow_analytics::predict::OpenDealScore) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from_iter_values(scores.open.iter().map(f)))
         };
-        let batch = RecordBatch::try_new(
-            schema.clone(),
+        let text = |f: fn(&salesflow_analytics::predict::OpenDealScore) -> &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(scores.open.iter().map(f)))
+        };
+        write_table(
+            path,
             vec![
-                Arc::new(StringArray::from_iter_values(
-                    scores.open.iter().map(|d| d.id.as_str()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    scores.open.iter().map(|d| d.stage.as_str()),
-                )),
-                column(|d| d.amount),
-                column(|d| d.win_probability),
-                column(|d| d.stage_probability),
+                ("deal_id", text(|d| d.id.as_str())),
+                ("stage", text(|d| d.stage.as_str())),
+                ("amount", column(|d| d.amount)),
+                ("win_probability", column(|d| d.win_probability)),
+                ("stage_probability", column(|d| d.stage_probability)),
             ],
         )?;
-        salesflow_engine::output::write_file(path, &schema, &[batch])?;
     }
     if args.json {
         super::print_stdout(&serde_json::to_string_pretty(
@@ -313,10 +325,7 @@ fn print_leads(scores: &LeadScores) -> Result<()> {
 }
 
 fn run_spend(global: &Global, args: SpendArgs) -> Result<ExitCode> {
-    let config = load_config(global.config.as_deref(), Some(&args.data))?;
-    args.read.check(&config)?;
-    let bars = Bars::new(global.quiet || args.json);
-    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let dataset = load(global, &args.data, &args.read, args.json)?;
     let options = SpendOptions {
         max_levels: args.max_levels,
         seed: args.seed,

@@ -3,6 +3,7 @@
 
 use salesflow_analytics::Analysis;
 use salesflow_analytics::findings::{percent, thousands};
+use salesflow_models::evaluate::ClassificationMetrics;
 
 use super::{BLUE, ORANGE};
 use crate::bars::{Bar, BarChart, bar_chart};
@@ -22,6 +23,31 @@ fn p_value(p: Option<f64>) -> String {
         Some(p) => format!("{p:.4}"),
         None => "–".into(),
     }
+}
+
+const VALIDATION_HEADERS: [&str; 6] = [
+    "model",
+    "ROC AUC",
+    "log loss",
+    "Brier",
+    "precision",
+    "recall",
+];
+
+/// A model's validation scores as a table row.
+fn validation_row(model: &str, used: bool, m: &ClassificationMetrics) -> Vec<String> {
+    vec![
+        format!(
+            "{}{}",
+            model.replace('_', " "),
+            if used { " (used)" } else { "" }
+        ),
+        m.roc_auc.map_or("–".into(), |x| decimals(x, 3)),
+        decimals(m.log_loss, 3),
+        decimals(m.brier, 3),
+        percent(m.precision),
+        percent(m.recall),
+    ]
 }
 
 pub(crate) fn render(a: &Analysis) -> Option<Section> {
@@ -61,37 +87,9 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
         let rows: Vec<Vec<String>> = churn
             .validation
             .iter()
-            .map(|v| {
-                let m = &v.metrics;
-                vec![
-                    format!(
-                        "{}{}",
-                        v.model.name().replace('_', " "),
-                        if v.model == churn.chosen {
-                            " (used)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    m.roc_auc.map_or("–".into(), |x| decimals(x, 3)),
-                    decimals(m.log_loss, 3),
-                    decimals(m.brier, 3),
-                    percent(m.precision),
-                    percent(m.recall),
-                ]
-            })
+            .map(|v| validation_row(v.model.name(), v.model == churn.chosen, &v.metrics))
             .collect();
-        s.table(
-            &[
-                "model",
-                "ROC AUC",
-                "log loss",
-                "Brier",
-                "precision",
-                "recall",
-            ],
-            &rows,
-        );
+        s.table(&VALIDATION_HEADERS, &rows);
         if let Some(v) = churn.validation.iter().find(|v| v.model == churn.chosen) {
             let bars = v
                 .metrics
@@ -169,25 +167,9 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
         let rows: Vec<Vec<String>> = leads
             .validation
             .iter()
-            .map(|v| {
-                let m = &v.metrics;
-                vec![
-                    format!(
-                        "{}{}",
-                        v.model.replace('_', " "),
-                        if v.model == leads.chosen {
-                            " (used)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    m.roc_auc.map_or("–".into(), |x| decimals(x, 3)),
-                    decimals(m.log_loss, 3),
-                    decimals(m.brier, 3),
-                ]
-            })
+            .map(|v| validation_row(v.model, v.model == leads.chosen, &v.metrics))
             .collect();
-        s.table(&["model", "ROC AUC", "log loss", "Brier"], &rows);
+        s.table(&VALIDATION_HEADERS, &rows);
         let rows: Vec<Vec<String>> = leads
             .open
             .iter()
