@@ -29,6 +29,7 @@ pub mod lifetime;
 pub mod predict;
 pub mod scored;
 pub mod segments;
+mod timing;
 
 use std::collections::BTreeMap;
 

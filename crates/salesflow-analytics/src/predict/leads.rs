@@ -22,11 +22,12 @@ use std::collections::HashMap;
 
 use salesflow_engine::Dataset;
 use salesflow_engine::pipeline::{DealHistory, DealSnapshot, deal_history};
-use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics};
+use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics, sample_rows};
 use salesflow_models::features::{Encoder, FeatureMatrix, InputColumn, Standardizer};
 use salesflow_models::linear::{Coefficient, LogisticFit, LogisticOptions, fit_logistic};
 use salesflow_models::tree::{ForestOptions, RandomForest, TreeOptions, TreeTarget};
 
+use super::churn::{FOREST_DEPTH, FOREST_ROWS};
 use crate::error::{AnalyticsError, Result};
 
 /// Text attributes with more values than this keep the most common ones and lump the rest
@@ -213,9 +214,11 @@ impl Model {
                 .map_err(AnalyticsError::model("lead logistic regression"))?;
             Ok(Model::Logistic(scaler, fit))
         } else {
-            let labels: Vec<u32> = won.iter().map(|&w| u32::from(w)).collect();
+            let rows = sample_rows(x.rows(), FOREST_ROWS, options.seed);
+            let sample = x.select_rows(&rows);
+            let labels: Vec<u32> = rows.iter().map(|&i| u32::from(won[i])).collect();
             let forest = RandomForest::fit(
-                x,
+                &sample,
                 TreeTarget::Classes {
                     labels: &labels,
                     n_classes: 2,
@@ -223,7 +226,8 @@ impl Model {
                 &ForestOptions {
                     trees: options.trees.max(1),
                     tree: TreeOptions {
-                        min_samples_leaf: (x.rows() / 200).max(5),
+                        min_samples_leaf: (rows.len() / 200).max(5),
+                        max_depth: Some(FOREST_DEPTH),
                         ..TreeOptions::default()
                     },
                     seed: options.seed,
@@ -256,11 +260,17 @@ fn win_rate(won: &[bool]) -> f64 {
 
 /// Trains, validates and applies the lead-scoring models (see the module documentation).
 pub async fn leads(dataset: &Dataset, options: &LeadOptions) -> Result<LeadScores> {
+    let mut laps = crate::timing::Laps::new("leads");
     let history = deal_history(dataset).await?;
-    score(&history, options)
+    laps.lap("deal history");
+    score(&history, options, &mut laps)
 }
 
-fn score(history: &DealHistory, options: &LeadOptions) -> Result<LeadScores> {
+fn score(
+    history: &DealHistory,
+    options: &LeadOptions,
+    laps: &mut crate::timing::Laps,
+) -> Result<LeadScores> {
     if !(options.validation_fraction > 0.0 && options.validation_fraction < 1.0) {
         return Err(not_enough(format!(
             "the validation share {} is not between 0 and 1",
@@ -319,10 +329,12 @@ fn score(history: &DealHistory, options: &LeadOptions) -> Result<LeadScores> {
         .map_err(AnalyticsError::model("lead features"))?;
     let train_x = matrix(&encoder, history, &train_rows)?;
     let validation_x = matrix(&encoder, history, &validation_rows)?;
+    laps.lap("features");
     let mut validation = Vec::new();
     for kind in ["logistic_regression", "random_forest"] {
         let model = Model::fit(kind, &train_x, &train_won, options)?;
         let p = model.probability(&validation_x)?;
+        laps.lap(&format!("{kind} fitted and validated"));
         validation.push(LeadValidation {
             model: kind,
             metrics: classification_metrics(&validation_won, &p, 0.5)
@@ -362,6 +374,7 @@ fn score(history: &DealHistory, options: &LeadOptions) -> Result<LeadScores> {
     } else {
         logistic
     };
+    laps.lap("refitted");
     let open_rows: Vec<&DealSnapshot> = history.open.iter().collect();
     let probability = if open_rows.is_empty() {
         Vec::new()

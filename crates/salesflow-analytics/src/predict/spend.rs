@@ -10,7 +10,8 @@
 //! Missing numbers are filled with the column's mean and counted; missing text becomes its
 //! own level, `(missing)`. A column that is constant, has too many levels, is a date, or is
 //! collinear with the ones before it is left out and listed with the reason. The test score
-//! comes from a seeded 75/25 split; the coefficient table from the fit on every customer.
+//! comes from a seeded 75/25 split (each part capped at 200,000 customers); the coefficient
+//! table from the fit on every customer.
 
 use std::collections::HashMap;
 
@@ -19,11 +20,13 @@ use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_engine::Dataset;
 use salesflow_engine::customer_features;
 use salesflow_models::ModelError;
-use salesflow_models::evaluate::{RegressionMetrics, regression_metrics, train_test_split};
+use salesflow_models::evaluate::{
+    RegressionMetrics, regression_metrics, sample_rows, train_test_split,
+};
 use salesflow_models::features::{Encoder, InputColumn};
 use salesflow_models::linear::{LinearFit, LinearOptions, fit_linear};
 
-use super::columns::{numbers, required_numbers, texts};
+use super::columns::{distinct_up_to, numbers, required_numbers, texts};
 use crate::error::{AnalyticsError, Result};
 
 /// Summary columns that are the target, contain it, or repeat another feature.
@@ -39,6 +42,9 @@ const NOT_FEATURES: [&str; 10] = [
     "average_order_value",
     "recency_days",
 ];
+
+/// Most customers in each part of the test split (a seeded sample beyond).
+const SCORE_ROWS: usize = 200_000;
 
 /// Settings of [`spend`].
 #[derive(Debug, Clone)]
@@ -94,8 +100,10 @@ pub(crate) fn spend_from_features(
     batches: &[RecordBatch],
     options: &SpendOptions,
 ) -> Result<SpendModel> {
+    let mut laps = crate::timing::Laps::new("spend");
     let target = required_numbers(batches, "average_order_value")?;
     let (mut inputs, mut dropped, imputed) = candidate_inputs(batches, options)?;
+    laps.lap("inputs");
     if target.len() < 10 {
         return Err(AnalyticsError::NotEnoughData {
             what: "spend prediction",
@@ -132,8 +140,15 @@ pub(crate) fn spend_from_features(
             Err(e) => return Err(AnalyticsError::model("spend regression")(e)),
         }
     };
-    let split = train_test_split(target.len(), options.test_fraction, options.seed)
+    laps.lap("fitted");
+    let mut split = train_test_split(target.len(), options.test_fraction, options.seed)
         .map_err(AnalyticsError::model("spend split"))?;
+    // The test score needs no million rows: both parts are capped (seeded samples beyond),
+    // which keeps its refit from doubling the time on large customer tables.
+    for part in [&mut split.train, &mut split.test] {
+        let keep = sample_rows(part.len(), SCORE_ROWS, options.seed);
+        *part = keep.iter().map(|&k| part[k]).collect();
+    }
     let pick = |rows: &[usize]| rows.iter().map(|&i| target[i]).collect::<Vec<_>>();
     let (train_y, test_y) = (pick(&split.train), pick(&split.test));
     let test_x = matrix.select_rows(&split.test);
@@ -166,6 +181,7 @@ pub(crate) fn spend_from_features(
         }
     }
     .map_err(AnalyticsError::model("spend test"))?;
+    laps.lap("tested");
     let train_mean = train_y.iter().sum::<f64>() / train_y.len() as f64;
     let baseline = regression_metrics(&test_y, &vec![train_mean; test_y.len()])
         .map_err(AnalyticsError::model("spend baseline"))?;
@@ -240,25 +256,19 @@ fn candidate_inputs(
                 ));
             }
             _ => {
-                let values: Vec<String> = texts(batches, name)?
-                    .into_iter()
-                    .map(|v| v.unwrap_or_else(|| "(missing)".to_owned()))
-                    .collect();
-                let mut levels: HashMap<&str, usize> = HashMap::new();
-                for v in &values {
-                    *levels.entry(v.as_str()).or_default() += 1;
-                    if levels.len() > options.max_levels {
-                        break;
-                    }
-                }
-                if levels.len() > options.max_levels {
+                let levels = distinct_up_to(batches, name, options.max_levels)?;
+                if levels.is_none() {
                     dropped.push((
                         name.clone(),
                         format!("more than {} distinct values", options.max_levels),
                     ));
-                } else if levels.len() < 2 {
+                } else if levels < Some(2) {
                     dropped.push((name.clone(), "constant".into()));
                 } else {
+                    let values = texts(batches, name)?
+                        .into_iter()
+                        .map(|v| v.unwrap_or_else(|| "(missing)".to_owned()))
+                        .collect();
                     inputs.push((name.clone(), InputColumn::Categorical(values)));
                 }
             }

@@ -9,6 +9,11 @@
 //! inverse (which gives the coefficient covariance) does not lose digits to columns of very
 //! different magnitudes, such as Longley's GNP (~10^5) beside its constant.
 
+use crate::parallel::{map_chunks_mut, resolve_threads};
+
+/// Matrix cells from which the column updates run on every core.
+const PARALLEL_CELLS: usize = 1 << 20;
+
 /// The QR factorisation of an `n × p` matrix (`n >= p`) with equilibrated columns.
 #[derive(Debug, Clone)]
 pub(crate) struct Qr {
@@ -60,15 +65,25 @@ impl Qr {
             let v_norm = below.iter().map(|v| v * v).sum::<f64>().sqrt();
             below.iter_mut().for_each(|v| *v /= v_norm);
             r[k * cols + k] = alpha;
-            for (offset, other) in rest.chunks_exact_mut(rows).enumerate() {
-                let j = k + 1 + offset;
+            // Each later column takes the reflection independently: on a tall matrix they
+            // are split over the cores (the sums per column do not depend on the split).
+            let below = &*below;
+            let threads = if rows * (cols - k) >= PARALLEL_CELLS {
+                resolve_threads(0)
+            } else {
+                1
+            };
+            let tops = map_chunks_mut(rest, rows, threads, |_, other| {
                 let other = &mut other[k..];
                 let dot: f64 = below.iter().zip(other.iter()).map(|(v, x)| v * x).sum();
                 other
                     .iter_mut()
                     .zip(below.iter())
                     .for_each(|(x, v)| *x -= 2.0 * dot * v);
-                r[k * cols + j] = other[0];
+                other[0]
+            });
+            for (offset, top) in tops.into_iter().enumerate() {
+                r[k * cols + k + 1 + offset] = top;
             }
         }
         Ok(Qr {

@@ -398,8 +398,6 @@ struct Best {
     feature: usize,
     lower_bin: usize,
     upper_bin: usize,
-    left: Vec<f64>,
-    right: Vec<f64>,
 }
 
 /// Points the `parent` split's child slot (left or right) at node `id`; the depth-first
@@ -484,6 +482,12 @@ pub(crate) fn grow(
             }
         }
         let mut best: Option<Best> = None;
+        // Class (or sum) statistics of the running left side, its complement, and the best
+        // split's two sides: allocated once per node, not per candidate threshold.
+        let mut left = vec![0.0; width];
+        let mut right = vec![0.0; width];
+        let mut best_left = vec![0.0; width];
+        let mut best_right = vec![0.0; width];
         let mut visited = 0;
         for &f in &order {
             if visited >= wanted {
@@ -508,7 +512,7 @@ pub(crate) fn grow(
                 continue;
             }
             visited += 1;
-            let mut left = vec![0.0; width];
+            left.fill(0.0);
             let mut left_count = 0usize;
             let mut previous: Option<usize> = None;
             for b in 0..n_bins {
@@ -519,7 +523,9 @@ pub(crate) fn grow(
                     && left_count >= min_leaf
                     && n - left_count >= min_leaf
                 {
-                    let right: Vec<f64> = stats.iter().zip(&left).map(|(s, l)| s - l).collect();
+                    for ((r, s), l) in right.iter_mut().zip(&stats).zip(&left) {
+                        *r = s - l;
+                    }
                     let (wl, wr) = (
                         node_weight(criterion, &left),
                         node_weight(criterion, &right),
@@ -533,9 +539,9 @@ pub(crate) fn grow(
                                 feature: f,
                                 lower_bin: lower,
                                 upper_bin: b,
-                                left: left.clone(),
-                                right,
                             });
+                            best_left.copy_from_slice(&left);
+                            best_right.copy_from_slice(&right);
                         }
                     }
                 }
@@ -568,8 +574,8 @@ pub(crate) fn grow(
             right: 0,
         });
         let mid = start + split_at;
-        stack.push((mid, end, depth + 1, best.right, Some((id, false))));
-        stack.push((start, mid, depth + 1, best.left, Some((id, true))));
+        stack.push((mid, end, depth + 1, best_right, Some((id, false))));
+        stack.push((start, mid, depth + 1, best_left, Some((id, true))));
     }
     DecisionTree {
         nodes,
