@@ -390,7 +390,7 @@ pub(crate) async fn churn_with_history(
             let auc = |v: &Validation| v.metrics.roc_auc.unwrap_or(0.5);
             auc(a).total_cmp(&auc(b)).then(
                 // On equal AUC the simpler model.
-                (b.model == ChurnModelKind::Logistic).cmp(&(a.model == ChurnModelKind::Logistic)),
+                (a.model == ChurnModelKind::Logistic).cmp(&(b.model == ChurnModelKind::Logistic)),
             )
         })
         .map_or(ChurnModelKind::Logistic, |v| v.model);

@@ -30,11 +30,27 @@ pub(crate) fn numbers(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<
     Ok(out)
 }
 
-/// Column `name` of `batches` as numbers, where salesflow guarantees no nulls.
+/// Column `name` of `batches` as numbers, where salesflow guarantees no nulls. A value that is
+/// not finite (an amount so large that a sum overflows) is the input's fault.
 pub(crate) fn required_numbers(batches: &[RecordBatch], name: &str) -> Result<Vec<f64>> {
     numbers(batches, name)?
         .into_iter()
-        .map(|v| v.ok_or_else(|| missing(name)))
+        .enumerate()
+        .map(|(row, v)| {
+            v.ok_or_else(|| {
+                AnalyticsError::Engine(salesflow_engine::EngineError::input(
+                    salesflow_engine::Location::default(),
+                    format!(
+                        "customer {} of the summary: {name} is not a finite number",
+                        row + 1
+                    ),
+                    Some(
+                        "check orders.amount for values too large to add up (above about 1e300)"
+                            .into(),
+                    ),
+                ))
+            })
+        })
         .collect()
 }
 

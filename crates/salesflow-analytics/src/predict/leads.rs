@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use salesflow_engine::Dataset;
-use salesflow_engine::pipeline::{DealHistory, DealSnapshot, deal_history};
+use salesflow_engine::pipeline::{DealFacts, DealHistory, DealSnapshot, deal_history};
 use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics, sample_rows};
 use salesflow_models::features::{Encoder, FeatureMatrix, InputColumn, Standardizer};
 use salesflow_models::linear::{Coefficient, LogisticFit, LogisticOptions, fit_logistic};
@@ -113,31 +113,56 @@ fn not_enough(detail: String) -> AnalyticsError {
     }
 }
 
-/// A text attribute of the deals with rare values lumped into `(other)`.
-fn attribute(values: Vec<Option<String>>) -> Vec<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for v in values.iter().flatten() {
-        *counts.entry(v.as_str()).or_default() += 1;
+/// The deals' text attributes a model uses: those with values among its training rows, each
+/// with the levels kept (the most common, up to [`MAX_LEVELS`]). Learned once from the
+/// training rows and applied to every row scored later, so all get the same columns.
+struct Attributes {
+    kept: Vec<(&'static str, Vec<String>)>,
+}
+
+/// The attribute `name` of a deal.
+fn attribute_of(deal: &DealFacts, name: &str) -> Option<String> {
+    match name {
+        "pipeline" => deal.pipeline.clone(),
+        "owner" => deal.owner.clone(),
+        _ => deal.source.clone(),
     }
-    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let kept: Vec<String> = ranked
-        .iter()
-        .take(MAX_LEVELS)
-        .map(|(v, _)| (*v).to_owned())
-        .collect();
-    values
-        .into_iter()
-        .map(|v| match v {
-            None => "(missing)".to_owned(),
-            Some(v) if kept.contains(&v) => v,
-            Some(_) => "(other)".to_owned(),
-        })
-        .collect()
+}
+
+impl Attributes {
+    fn learn(history: &DealHistory, rows: &[&DealSnapshot]) -> Attributes {
+        let mut kept = Vec::new();
+        for name in ["pipeline", "owner", "source"] {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for s in rows {
+                if let Some(v) = attribute_of(&history.deals[s.deal], name) {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            if counts.is_empty() {
+                continue;
+            }
+            let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            kept.push((
+                name,
+                ranked
+                    .into_iter()
+                    .take(MAX_LEVELS)
+                    .map(|(v, _)| v)
+                    .collect(),
+            ));
+        }
+        Attributes { kept }
+    }
 }
 
 /// The model's input columns for `rows` of `history`.
-fn inputs(history: &DealHistory, rows: &[&DealSnapshot]) -> Vec<(String, InputColumn)> {
+fn inputs(
+    history: &DealHistory,
+    rows: &[&DealSnapshot],
+    attributes: &Attributes,
+) -> Vec<(String, InputColumn)> {
     let deal = |s: &DealSnapshot| &history.deals[s.deal];
     let mut columns = vec![
         (
@@ -167,18 +192,16 @@ fn inputs(history: &DealHistory, rows: &[&DealSnapshot]) -> Vec<(String, InputCo
             ),
         ));
     }
-    for (name, pick) in [
-        (
-            "pipeline",
-            (|d: &salesflow_engine::pipeline::DealFacts| d.pipeline.clone()) as fn(&_) -> _,
-        ),
-        ("owner", |d| d.owner.clone()),
-        ("source", |d| d.source.clone()),
-    ] {
-        let values: Vec<Option<String>> = rows.iter().map(|s| pick(deal(s))).collect();
-        if values.iter().flatten().next().is_some() {
-            columns.push((name.to_owned(), InputColumn::Categorical(attribute(values))));
-        }
+    for (name, levels) in &attributes.kept {
+        let values = rows
+            .iter()
+            .map(|s| match attribute_of(deal(s), name) {
+                None => "(missing)".to_owned(),
+                Some(v) if levels.contains(&v) => v,
+                Some(_) => "(other)".to_owned(),
+            })
+            .collect();
+        columns.push(((*name).to_owned(), InputColumn::Categorical(values)));
     }
     columns
 }
@@ -188,9 +211,10 @@ fn matrix(
     encoder: &Encoder,
     history: &DealHistory,
     rows: &[&DealSnapshot],
+    attributes: &Attributes,
 ) -> Result<FeatureMatrix> {
     Ok(encoder
-        .encode(&inputs(history, rows))
+        .encode(&inputs(history, rows, attributes))
         .map_err(AnalyticsError::model("lead features"))?
         .matrix)
 }
@@ -325,10 +349,11 @@ fn score(
             )));
         }
     }
-    let encoder = Encoder::fit(&inputs(history, &train_rows), &[])
+    let train_attributes = Attributes::learn(history, &train_rows);
+    let encoder = Encoder::fit(&inputs(history, &train_rows, &train_attributes), &[])
         .map_err(AnalyticsError::model("lead features"))?;
-    let train_x = matrix(&encoder, history, &train_rows)?;
-    let validation_x = matrix(&encoder, history, &validation_rows)?;
+    let train_x = matrix(&encoder, history, &train_rows, &train_attributes)?;
+    let validation_x = matrix(&encoder, history, &validation_rows, &train_attributes)?;
     laps.lap("features");
     let mut validation = Vec::new();
     for kind in ["logistic_regression", "random_forest"] {
@@ -360,9 +385,10 @@ fn score(
     // Refit on every closed deal.
     let all_rows: Vec<&DealSnapshot> = train_rows.iter().chain(&validation_rows).copied().collect();
     let all_won: Vec<bool> = train_won.iter().chain(&validation_won).copied().collect();
-    let encoder = Encoder::fit(&inputs(history, &all_rows), &[])
+    let all_attributes = Attributes::learn(history, &all_rows);
+    let encoder = Encoder::fit(&inputs(history, &all_rows, &all_attributes), &[])
         .map_err(AnalyticsError::model("lead features"))?;
-    let all_x = matrix(&encoder, history, &all_rows)?;
+    let all_x = matrix(&encoder, history, &all_rows, &all_attributes)?;
     let logistic = Model::fit("logistic_regression", &all_x, &all_won, options)?;
     let mut coefficients = match &logistic {
         Model::Logistic(_, fit) => fit.coefficients[1..].to_vec(),
@@ -379,7 +405,7 @@ fn score(
     let probability = if open_rows.is_empty() {
         Vec::new()
     } else {
-        model.probability(&matrix(&encoder, history, &open_rows)?)?
+        model.probability(&matrix(&encoder, history, &open_rows, &all_attributes)?)?
     };
     let mut open: Vec<OpenDealScore> = open_rows
         .iter()

@@ -23,7 +23,7 @@ use salesflow_models::ModelError;
 use salesflow_models::evaluate::{
     RegressionMetrics, regression_metrics, sample_rows, train_test_split,
 };
-use salesflow_models::features::{Encoder, InputColumn};
+use salesflow_models::features::{ColumnEncoding, Encoder, InputColumn};
 use salesflow_models::linear::{LinearFit, LinearOptions, fit_linear};
 
 use super::columns::{distinct_up_to, numbers, required_numbers, texts};
@@ -122,9 +122,27 @@ pub(crate) fn spend_from_features(
         match fit_linear(&matrix, &target, &LinearOptions::default()) {
             Ok(fit) => break (matrix, fit),
             Err(ModelError::Collinear { column }) => {
-                let input = column.split('[').next().unwrap_or(&column).to_owned();
-                inputs.retain(|(name, _)| *name != input);
-                dropped.push((input, "collinear with the columns before it".into()));
+                // The input that made the matrix column (a number, or one level's dummy).
+                let input = encoder.columns().iter().find_map(|c| match c {
+                    ColumnEncoding::Numeric { name } => (*name == column).then(|| name.clone()),
+                    ColumnEncoding::OneHot { name, levels, .. } => levels
+                        .iter()
+                        .any(|l| format!("{name}[T.{l}]") == column)
+                        .then(|| name.clone()),
+                });
+                let before = inputs.len();
+                if let Some(input) = &input {
+                    inputs.retain(|(name, _)| name != input);
+                }
+                if inputs.len() == before {
+                    return Err(AnalyticsError::model("spend regression")(
+                        ModelError::Collinear { column },
+                    ));
+                }
+                dropped.push((
+                    input.unwrap_or_default(),
+                    "collinear with the columns before it".into(),
+                ));
             }
             Err(ModelError::InvalidParameter { name: "rows", .. }) => {
                 return Err(AnalyticsError::NotEnoughData {
@@ -148,6 +166,17 @@ pub(crate) fn spend_from_features(
     for part in [&mut split.train, &mut split.test] {
         let keep = sample_rows(part.len(), SCORE_ROWS, options.seed);
         *part = keep.iter().map(|&k| part[k]).collect();
+    }
+    if split.train.len() <= matrix.cols() + 1 {
+        return Err(AnalyticsError::NotEnoughData {
+            what: "spend prediction",
+            detail: format!(
+                "the {} customers of the 75 % training part are too few for {} coefficients",
+                split.train.len(),
+                matrix.cols() + 1
+            ),
+            hint: "use fewer customer columns, or more customers",
+        });
     }
     let pick = |rows: &[usize]| rows.iter().map(|&i| target[i]).collect::<Vec<_>>();
     let (train_y, test_y) = (pick(&split.train), pick(&split.test));

@@ -160,6 +160,11 @@ fn spend_regression_recovers_a_known_relationship_and_says_what_it_left_out() {
 /// 240 deals: referral deals are won four times in five, cold ones one time in five; the
 /// last 40 are still open. Every deal enters `lead`, then `demo`, then closes.
 fn deals_folder() -> tempfile::TempDir {
+    deals_folder_with(|_| true)
+}
+
+/// [`deals_folder`], with `source` written only on the deals `has_source` picks.
+fn deals_folder_with(has_source: impl Fn(u32) -> bool) -> tempfile::TempDir {
     let mut deals = String::from("deal_id,created_at,stage,amount,status,closed_at,source\n");
     let mut events = String::from("deal_id,stage,entered_at\n");
     for i in 0..240u32 {
@@ -174,6 +179,7 @@ fn deals_folder() -> tempfile::TempDir {
         let demo = created + chrono::Days::new(5);
         let closed = created + chrono::Days::new(20);
         let amount = 1000 + 10 * i;
+        let written_source = if has_source(i) { source } else { "" };
         writeln!(events, "D{i:03},lead,{created}").unwrap();
         writeln!(events, "D{i:03},demo,{demo}").unwrap();
         if i < 200 {
@@ -181,11 +187,15 @@ fn deals_folder() -> tempfile::TempDir {
             writeln!(events, "D{i:03},{status},{closed}").unwrap();
             writeln!(
                 deals,
-                "D{i:03},{created},{status},{amount},{status},{closed},{source}"
+                "D{i:03},{created},{status},{amount},{status},{closed},{written_source}"
             )
             .unwrap();
         } else {
-            writeln!(deals, "D{i:03},{created},demo,{amount},open,,{source}").unwrap();
+            writeln!(
+                deals,
+                "D{i:03},{created},demo,{amount},open,,{written_source}"
+            )
+            .unwrap();
         }
     }
     folder(&[
@@ -254,4 +264,42 @@ fn lead_scoring_without_deals_is_bad_input() {
     salesflow(dir.path(), &["predict", "leads", "--data", "."])
         .bad_input()
         .stderr_has("deals");
+}
+
+#[test]
+fn lead_scoring_learns_its_columns_from_the_training_deals_only() {
+    // `source` is filled only on the deals that closed last and on the open ones: the model
+    // trained on the earlier deals has no source column, and scoring later rows that have one
+    // must neither fail nor shift columns.
+    let dir = deals_folder_with(|i| i >= 150);
+    let run = salesflow(dir.path(), &["predict", "leads", "--data", ".", "--json"]);
+    run.success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(doc["open_deals"], 40);
+}
+
+#[test]
+fn spend_drops_a_collinear_column_whose_name_has_brackets() {
+    let mut customers = String::from("customer_id,age_months,age [years]\n");
+    let mut orders = String::from("order_id,customer_id,ordered_at,amount\n");
+    for i in 0..30 {
+        let age = 20 + i;
+        writeln!(customers, "c{i},{},{age}", 12 * age).unwrap();
+        writeln!(orders, "{i},c{i},2024-01-{:02},{}", 1 + i % 28, 10 + age).unwrap();
+    }
+    let dir = folder(&[
+        ("customers.csv", customers.as_bytes()),
+        ("orders.csv", orders.as_bytes()),
+    ]);
+    let run = salesflow(dir.path(), &["predict", "spend", "--data", ".", "--json"]);
+    run.success();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let dropped: Vec<&str> = doc["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["column"].as_str().unwrap())
+        .collect();
+    // Ingestion turns the header into a plain identifier.
+    assert!(dropped.contains(&"age__years"), "{doc}");
 }

@@ -125,7 +125,14 @@ pub async fn deal_history(dataset: &Dataset) -> Result<DealHistory> {
                 let mut any = false;
                 for (stage, entry) in entries.iter().enumerate() {
                     let Some(t) = *entry else { continue };
-                    if closed_at.is_some_and(|c| t >= c) {
+                    // A given close time excludes entries at or after it; without one the
+                    // last event stands in for it, and entries up to it count.
+                    let after_close = match (deal.closed_at, closed_at) {
+                        (Some(c), _) => t >= c,
+                        (None, Some(c)) => t > c,
+                        (None, None) => false,
+                    };
+                    if after_close {
                         continue;
                     }
                     any = true;

@@ -187,7 +187,7 @@ pub fn fit_linear(
     for j in 0..features.cols() {
         columns.extend_from_slice(features.column(j));
     }
-    let qr = Qr::new(&columns, n, k).map_err(|c| collinear_error(&names, c.0))?;
+    let qr = Qr::new(columns, n, k).map_err(|c| collinear_error(&names, c.0))?;
     let estimates = qr.solve(y);
     let (mut fit, residuals) = point_fit(features, y, options, names, estimates)?;
     add_inference(&mut fit, &residuals, &qr);
@@ -277,7 +277,7 @@ fn ridge_estimates(
     let slopes = if p == 0 {
         Vec::new()
     } else {
-        Qr::new(&columns, rows, p)
+        Qr::new(columns, rows, p)
             .map_err(|c| collinear_error(features.names(), c.0))?
             .solve(&target)
     };

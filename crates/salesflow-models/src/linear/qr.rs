@@ -32,14 +32,15 @@ pub(crate) struct Qr {
 pub(crate) struct Collinear(pub(crate) usize);
 
 impl Qr {
-    /// Factorises the column-major `rows × cols` matrix `columns`.
+    /// Factorises the column-major `rows × cols` matrix `columns` (taken, and overwritten by
+    /// the reflectors: on a million rows a copy would cost as much as a column update).
     ///
     /// Fails with the first column whose part orthogonal to the earlier columns is at most
     /// `1e-10` of its own norm (rank deficiency: a constant feature beside the intercept, a
     /// dummy for every level, a column that duplicates others).
-    pub(crate) fn new(columns: &[f64], rows: usize, cols: usize) -> Result<Qr, Collinear> {
+    pub(crate) fn new(columns: Vec<f64>, rows: usize, cols: usize) -> Result<Qr, Collinear> {
         assert_eq!(columns.len(), rows * cols, "matrix shape");
-        let mut a = columns.to_vec();
+        let mut a = columns;
         let mut scales = Vec::with_capacity(cols);
         for j in 0..cols {
             let column = &mut a[j * rows..(j + 1) * rows];
@@ -193,7 +194,7 @@ mod tests {
     fn solves_an_exact_system_and_inverts_the_gram_matrix() {
         // y = 1 + 2x on x = 0, 1, 2, 3.
         let columns = [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 2.0, 3.0];
-        let qr = Qr::new(&columns, 4, 2).unwrap();
+        let qr = Qr::new(columns.to_vec(), 4, 2).unwrap();
         let b = qr.solve(&[1.0, 3.0, 5.0, 7.0]);
         assert!((b[0] - 1.0).abs() < 1e-14 && (b[1] - 2.0).abs() < 1e-14);
         // AᵀA = [[4, 6], [6, 14]], inverse = [[0.7, -0.3], [-0.3, 0.2]].
@@ -209,7 +210,7 @@ mod tests {
     #[test]
     fn a_column_that_repeats_another_is_reported() {
         let columns = [1.0, 1.0, 1.0, 2.0, 2.0, 2.0];
-        assert_eq!(Qr::new(&columns, 3, 2).unwrap_err(), Collinear(1));
-        assert_eq!(Qr::new(&[0.0, 0.0], 2, 1).unwrap_err(), Collinear(0));
+        assert_eq!(Qr::new(columns.to_vec(), 3, 2).unwrap_err(), Collinear(1));
+        assert_eq!(Qr::new(vec![0.0, 0.0], 2, 1).unwrap_err(), Collinear(0));
     }
 }

@@ -4,7 +4,7 @@
 //! A feature with at most `max_bins` distinct values keeps one bin per value, so the splits
 //! are exactly CART's: between two adjacent distinct values, at their midpoint (computed as
 //! scikit-learn does, `a/2 + b/2`, falling back to `a` when rounding lands on `b`). A feature
-//! with more distinct values is cut at `max_bins - 1` weighted quantiles, and a split between
+//! with more distinct values is cut at `max_bins - 1` quantiles of the rows, and a split between
 //! two bins sits midway between the largest value of the lower one and the smallest of the
 //! upper one, so on the training rows it separates exactly as the threshold says.
 

@@ -243,16 +243,53 @@ impl RandomForest {
         Ok(self.average(features))
     }
 
-    /// Mean of the trees' normalised impurity-decrease importances.
+    /// Mean of the normalised impurity-decrease importances of the trees that split (as
+    /// scikit-learn), renormalised to sum to 1; all zeros when no tree split.
     pub fn feature_importances(&self) -> Vec<f64> {
         let mut total = vec![0.0; self.features];
-        for tree in &self.trees {
+        for tree in self.trees.iter().filter(|t| t.nodes.len() > 1) {
             for (t, v) in total.iter_mut().zip(tree.feature_importances()) {
                 *t += v;
             }
         }
-        let n = self.trees.len() as f64;
-        total.iter_mut().for_each(|v| *v /= n);
+        let sum: f64 = total.iter().sum();
+        if sum > 0.0 {
+            total.iter_mut().for_each(|v| *v /= sum);
+        }
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn importances_sum_to_one_or_zero_when_no_tree_splits() {
+        let x = FeatureMatrix::from_columns(vec![
+            ("a".into(), (0..40).map(f64::from).collect()),
+            ("b".into(), (0..40).map(|i| f64::from(i % 3)).collect()),
+        ])
+        .unwrap();
+        let labels: Vec<u32> = (0..40).map(|i| u32::from(i >= 20)).collect();
+        let target = TreeTarget::Classes {
+            labels: &labels,
+            n_classes: 2,
+        };
+        let options = ForestOptions {
+            trees: 20,
+            ..ForestOptions::default()
+        };
+        let forest = RandomForest::fit(&x, target, &options).unwrap();
+        let sum: f64 = forest.feature_importances().iter().sum();
+        assert!((sum - 1.0).abs() < 1e-12);
+        // One class only: no tree splits.
+        let same = vec![1u32; 40];
+        let target = TreeTarget::Classes {
+            labels: &same,
+            n_classes: 2,
+        };
+        let forest = RandomForest::fit(&x, target, &options).unwrap();
+        assert!(forest.feature_importances().iter().all(|v| *v == 0.0));
     }
 }
