@@ -263,25 +263,20 @@ pub async fn analyze(
     let acquisition = acquisition(dataset, &features, clv.as_ref(), &mut skipped).await?;
     step("acquisition");
 
+    // The spend regression needs only the feature rows: it runs on a thread of its own while
+    // churn and leads run here, so their single-threaded stretches (Newton steps, encoding,
+    // SQL) overlap instead of adding up.
+    let spend_thread = dataset.table(TableKind::Customers).is_some().then(|| {
+        let rows = features.clone();
+        std::thread::spawn(move || {
+            predict::spend_from_features(&rows, &predict::SpendOptions::default())
+        })
+    });
     let churn = unless_too_little(
         predict::churn_with_history(dataset, &summary, &options.churn).await,
         "churn",
         &mut skipped,
     )?;
-    let spend = if dataset.table(TableKind::Customers).is_some() {
-        unless_too_little(
-            predict::spend_from_features(&features, &predict::SpendOptions::default()),
-            "spend",
-            &mut skipped,
-        )?
-    } else {
-        skipped.push(Skipped {
-            section: "spend",
-            reason: "no customers table (customer_id and attributes such as age or industry)"
-                .into(),
-        });
-        None
-    };
     let leads = if dataset.table(TableKind::Deals).is_some() {
         unless_too_little(
             predict::leads(dataset, &predict::LeadOptions::default()).await,
@@ -294,6 +289,21 @@ pub async fn analyze(
             reason: "no deals table (deal_id, created_at, stage, amount, status, closed_at)".into(),
         });
         None
+    };
+    let spend = match spend_thread {
+        Some(thread) => unless_too_little(
+            thread.join().map_err(|_| AnalyticsError::Thread)?,
+            "spend",
+            &mut skipped,
+        )?,
+        None => {
+            skipped.push(Skipped {
+                section: "spend",
+                reason: "no customers table (customer_id and attributes such as age or industry)"
+                    .into(),
+            });
+            None
+        }
     };
     step("churn, leads and spend");
 
