@@ -22,12 +22,11 @@ use std::collections::HashMap;
 
 use salesflow_engine::Dataset;
 use salesflow_engine::pipeline::{DealFacts, DealHistory, DealSnapshot, deal_history};
-use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics, sample_rows};
-use salesflow_models::features::{Encoder, FeatureMatrix, InputColumn, Standardizer};
-use salesflow_models::linear::{Coefficient, LogisticFit, LogisticOptions, fit_logistic};
-use salesflow_models::tree::{ForestOptions, RandomForest, TreeOptions, TreeTarget};
+use salesflow_models::evaluate::{ClassificationMetrics, classification_metrics};
+use salesflow_models::features::{Encoder, FeatureMatrix, InputColumn};
+use salesflow_models::linear::Coefficient;
 
-use super::churn::{FOREST_DEPTH, FOREST_ROWS};
+use super::classifier::Classifier;
 use crate::error::{AnalyticsError, Result};
 
 /// Text attributes with more values than this keep the most common ones and lump the rest
@@ -219,62 +218,17 @@ fn matrix(
         .matrix)
 }
 
-/// A fitted lead model.
-enum Model {
-    Logistic(Standardizer, LogisticFit),
-    Forest(RandomForest),
-}
-
-impl Model {
-    fn fit(
-        kind: &'static str,
-        x: &FeatureMatrix,
-        won: &[bool],
-        options: &LeadOptions,
-    ) -> Result<Model> {
-        if kind == "logistic_regression" {
-            let scaler = Standardizer::fit(x);
-            let fit = fit_logistic(&scaler.transform(x), won, &LogisticOptions::default())
-                .map_err(AnalyticsError::model("lead logistic regression"))?;
-            Ok(Model::Logistic(scaler, fit))
-        } else {
-            let rows = sample_rows(x.rows(), FOREST_ROWS, options.seed);
-            let sample = x.select_rows(&rows);
-            let labels: Vec<u32> = rows.iter().map(|&i| u32::from(won[i])).collect();
-            let forest = RandomForest::fit(
-                &sample,
-                TreeTarget::Classes {
-                    labels: &labels,
-                    n_classes: 2,
-                },
-                &ForestOptions {
-                    trees: options.trees.max(1),
-                    tree: TreeOptions {
-                        min_samples_leaf: (rows.len() / 200).max(5),
-                        max_depth: Some(FOREST_DEPTH),
-                        ..TreeOptions::default()
-                    },
-                    seed: options.seed,
-                    ..ForestOptions::default()
-                },
-            )
-            .map_err(AnalyticsError::model("lead random forest"))?;
-            Ok(Model::Forest(forest))
-        }
-    }
-
-    fn probability(&self, x: &FeatureMatrix) -> Result<Vec<f64>> {
-        match self {
-            Model::Logistic(scaler, fit) => fit
-                .predict_proba(&scaler.transform(x))
-                .map_err(AnalyticsError::model("lead scores")),
-            Model::Forest(forest) => Ok(forest
-                .predict_proba(x)
-                .map_err(AnalyticsError::model("lead scores"))?
-                .chunks(2)
-                .map(|p| p[1])
-                .collect()),
-        }
+/// Fits one model family on the lead rows.
+fn fit_kind(
+    kind: &'static str,
+    x: &FeatureMatrix,
+    won: &[bool],
+    options: &LeadOptions,
+) -> Result<Classifier> {
+    if kind == "logistic_regression" {
+        Classifier::logistic(x, won, "lead logistic regression")
+    } else {
+        Classifier::forest(x, won, options.trees, options.seed, "lead random forest")
     }
 }
 
@@ -357,8 +311,8 @@ fn score(
     laps.lap("features");
     let mut validation = Vec::new();
     for kind in ["logistic_regression", "random_forest"] {
-        let model = Model::fit(kind, &train_x, &train_won, options)?;
-        let p = model.probability(&validation_x)?;
+        let model = fit_kind(kind, &train_x, &train_won, options)?;
+        let p = model.probability(&validation_x, "lead scores")?;
         laps.lap(&format!("{kind} fitted and validated"));
         validation.push(LeadValidation {
             model: kind,
@@ -389,14 +343,14 @@ fn score(
     let encoder = Encoder::fit(&inputs(history, &all_rows, &all_attributes), &[])
         .map_err(AnalyticsError::model("lead features"))?;
     let all_x = matrix(&encoder, history, &all_rows, &all_attributes)?;
-    let logistic = Model::fit("logistic_regression", &all_x, &all_won, options)?;
+    let logistic = fit_kind("logistic_regression", &all_x, &all_won, options)?;
     let mut coefficients = match &logistic {
-        Model::Logistic(_, fit) => fit.coefficients[1..].to_vec(),
-        Model::Forest(_) => Vec::new(),
+        Classifier::Logistic(_, fit) => fit.coefficients[1..].to_vec(),
+        Classifier::Forest(_) => Vec::new(),
     };
     coefficients.sort_by(|a, b| b.estimate.abs().total_cmp(&a.estimate.abs()));
     let model = if chosen == "random_forest" {
-        Model::fit("random_forest", &all_x, &all_won, options)?
+        fit_kind("random_forest", &all_x, &all_won, options)?
     } else {
         logistic
     };
@@ -405,7 +359,10 @@ fn score(
     let probability = if open_rows.is_empty() {
         Vec::new()
     } else {
-        model.probability(&matrix(&encoder, history, &open_rows, &all_attributes)?)?
+        model.probability(
+            &matrix(&encoder, history, &open_rows, &all_attributes)?,
+            "lead scores",
+        )?
     };
     let mut open: Vec<OpenDealScore> = open_rows
         .iter()

@@ -3,6 +3,7 @@
 //! regression with its coefficient table).
 
 mod churn;
+mod classifier;
 mod columns;
 mod json;
 mod leads;

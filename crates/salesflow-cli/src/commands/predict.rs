@@ -41,6 +41,17 @@ pub struct Args {
     command: Command,
 }
 
+/// The random forest that churn and lead scoring try beside the logistic regression.
+#[derive(Debug, clap::Args)]
+pub struct ForestFlags {
+    /// Trees of the random forest.
+    #[arg(long, default_value_t = 100)]
+    trees: usize,
+    /// Seed of the forest (its row sample, resamples and feature draws).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ChurnArgs {
     /// Data folder with orders (customers and events are optional).
@@ -52,12 +63,8 @@ pub struct ChurnArgs {
     /// Score the customers as of this day (YYYY-MM-DD; default: the last purchase day).
     #[arg(long, value_parser = parse_date)]
     as_of: Option<NaiveDate>,
-    /// Trees of the random forest.
-    #[arg(long, default_value_t = 100)]
-    trees: usize,
-    /// Seed of the forest.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    forest: ForestFlags,
     /// Write each customer's churn probability here (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -76,12 +83,8 @@ pub struct LeadsArgs {
     /// Share of the closed deals, the latest closed, held out for validation.
     #[arg(long, default_value_t = 0.25)]
     validation_share: f64,
-    /// Trees of the random forest.
-    #[arg(long, default_value_t = 100)]
-    trees: usize,
-    /// Seed of the forest.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    forest: ForestFlags,
     /// Write each open deal's score here (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -147,8 +150,8 @@ fn run_churn(global: &Global, args: ChurnArgs) -> Result<ExitCode> {
     let options = ChurnOptions {
         window_days: args.window_days,
         as_of: args.as_of,
-        trees: args.trees,
-        seed: args.seed,
+        trees: args.forest.trees,
+        seed: args.forest.seed,
     };
     let risk = super::runtime()?.block_on(churn(&dataset, &options))?;
     if let Some(path) = &args.out {
@@ -230,8 +233,8 @@ fn run_leads(global: &Global, args: LeadsArgs) -> Result<ExitCode> {
     let dataset = load(global, &args.data, &args.read, args.json)?;
     let options = LeadOptions {
         validation_fraction: args.validation_share,
-        trees: args.trees,
-        seed: args.seed,
+        trees: args.forest.trees,
+        seed: args.forest.seed,
     };
     let scores = super::runtime()?.block_on(leads(&dataset, &options))?;
     if let Some(path) = &args.out {

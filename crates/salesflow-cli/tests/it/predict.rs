@@ -122,13 +122,7 @@ fn spend_regression_recovers_a_known_relationship_and_says_what_it_left_out() {
             writeln!(orders, "{order_id},c{i},2024-0{}-{day:02},{value}", 1 + k).unwrap();
         }
     }
-    let dir = folder(&[
-        ("customers.csv", customers.as_bytes()),
-        ("orders.csv", orders.as_bytes()),
-    ]);
-    let run = salesflow(dir.path(), &["predict", "spend", "--data", ".", "--json"]);
-    run.success();
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let doc = spend_json(&customers, &orders);
     let estimate = |name: &str| {
         doc["coefficients"]
             .as_array()
@@ -282,13 +276,7 @@ fn spend_drops_a_collinear_column_whose_name_has_brackets() {
         writeln!(customers, "c{i},{},{age}", 12 * age).unwrap();
         writeln!(orders, "{i},c{i},2024-01-{:02},{}", 1 + i % 28, 10 + age).unwrap();
     }
-    let dir = folder(&[
-        ("customers.csv", customers.as_bytes()),
-        ("orders.csv", orders.as_bytes()),
-    ]);
-    let run = salesflow(dir.path(), &["predict", "spend", "--data", ".", "--json"]);
-    run.success();
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let doc = spend_json(&customers, &orders);
     let dropped = dropped_columns(&doc);
     // Ingestion turns the header into a plain identifier.
     assert!(dropped.contains(&"age__years"), "{doc}");
@@ -302,4 +290,15 @@ fn dropped_columns(doc: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|d| d["column"].as_str().unwrap())
         .collect()
+}
+
+/// `salesflow predict spend --json` on a folder with these customers and orders.
+fn spend_json(customers: &str, orders: &str) -> serde_json::Value {
+    let dir = folder(&[
+        ("customers.csv", customers.as_bytes()),
+        ("orders.csv", orders.as_bytes()),
+    ]);
+    let run = salesflow(dir.path(), &["predict", "spend", "--data", ".", "--json"]);
+    run.success();
+    serde_json::from_str(&run.stdout).expect("JSON")
 }
