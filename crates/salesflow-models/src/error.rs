@@ -74,6 +74,26 @@ pub enum ModelError {
         /// The column's name.
         column: String,
     },
+    /// A forecasting model that cannot be built as asked.
+    #[error("model {model}: {hint}")]
+    InvalidModel {
+        /// The model's code, e.g. `MAM`.
+        model: String,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A series too short for the model's parameters and initial states.
+    #[error(
+        "{model} needs at least {needed} observations for its parameters and initial states, the series has {length}; choose a simpler model (no season, no trend) or a longer history"
+    )]
+    SeriesTooShort {
+        /// The model, e.g. `ETS(M,Ad,M)`.
+        model: String,
+        /// Observations in the series.
+        length: usize,
+        /// Observations the model needs.
+        needed: usize,
+    },
     /// A `FitResult` of one model was used to build another model.
     #[error("expected a fit of {expected}, got a fit of {found}")]
     ModelMismatch {

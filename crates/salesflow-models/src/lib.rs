@@ -26,6 +26,7 @@ pub mod error;
 pub mod evaluate;
 pub mod experiments;
 pub mod features;
+pub mod forecast;
 pub mod linear;
 mod parallel;
 pub mod recommend;

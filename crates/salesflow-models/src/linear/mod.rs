@@ -3,7 +3,7 @@
 
 mod logistic;
 mod ols;
-mod qr;
+pub(crate) mod qr;
 
 pub use logistic::{LogisticFit, LogisticOptions, fit_logistic};
 pub use ols::{Coefficient, LinearFit, LinearOptions, ResidualDiagnostics, fit_linear};

@@ -5,6 +5,7 @@ mod budget;
 mod common;
 mod experiments;
 mod fits;
+mod forecast;
 mod lifetimes;
 mod predict;
 mod recommend;

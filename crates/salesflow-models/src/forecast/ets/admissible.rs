@@ -1,0 +1,147 @@
+//! The parameter region R's forecast::ets searches (`bounds = "both"`): the usual region
+//! (0 < β < α < 1, 0 < γ < 1 − α, φ within its bounds) intersected with the admissible region,
+//! where the model forgets its past — for seasonal models all roots of the characteristic
+//! polynomial inside the unit circle (Hyndman, Akram & Archibald 2008).
+
+use super::fit::ParameterBounds;
+use super::recursion::Smoothing;
+
+/// Whether `smoothing` is in both the usual and the admissible region. `has_trend` and
+/// `seasonal` say which of β, γ, φ are free (the others are 0, 0, 1 in `smoothing`).
+pub(crate) fn in_region(
+    smoothing: &Smoothing,
+    bounds: &ParameterBounds,
+    has_trend: bool,
+    season_length: Option<usize>,
+    damped: bool,
+) -> bool {
+    let Smoothing {
+        alpha,
+        beta,
+        gamma,
+        phi,
+    } = *smoothing;
+    // Usual region.
+    if alpha < bounds.lower[0] || alpha > bounds.upper[0] {
+        return false;
+    }
+    if has_trend && (beta < bounds.lower[1] || beta > alpha || beta > bounds.upper[1]) {
+        return false;
+    }
+    if damped && (phi < bounds.lower[3] || phi > bounds.upper[3]) {
+        return false;
+    }
+    if season_length.is_some()
+        && (gamma < bounds.lower[2] || gamma > 1.0 - alpha || gamma > bounds.upper[2])
+    {
+        return false;
+    }
+    admissible(
+        alpha,
+        has_trend.then_some(beta),
+        season_length.map(|m| (gamma, m)),
+        phi,
+    )
+}
+
+/// The admissible region of Hyndman, Akram & Archibald (2008).
+fn admissible(alpha: f64, beta: Option<f64>, season: Option<(f64, usize)>, phi: f64) -> bool {
+    if !(0.0..=1.0 + 1e-8).contains(&phi) {
+        return false;
+    }
+    match season {
+        None => {
+            if alpha < 1.0 - 1.0 / phi || alpha > 1.0 + 1.0 / phi {
+                return false;
+            }
+            if let Some(beta) = beta
+                && (beta < alpha * (phi - 1.0) || beta > (1.0 + phi) * (2.0 - alpha))
+            {
+                return false;
+            }
+            true
+        }
+        Some((gamma, m)) => {
+            let beta = beta.unwrap_or(0.0);
+            let mf = m as f64;
+            if gamma < (1.0 - 1.0 / phi - alpha).max(0.0) || gamma > 1.0 + 1.0 / phi - alpha {
+                return false;
+            }
+            if alpha < 1.0 - 1.0 / phi - gamma * (1.0 - mf + phi + phi * mf) / (2.0 * phi * mf) {
+                return false;
+            }
+            if beta < -(1.0 - phi) * (gamma / mf + alpha) {
+                return false;
+            }
+            // Characteristic polynomial, lowest power first:
+            // φ(1−α−γ) + (α+β−αφ+γ−1) z + (α+β−αφ)(z² + … + z^(m−1)) + (α+β−φ) z^m + z^(m+1).
+            let common = alpha + beta - alpha * phi;
+            let mut coefficients = Vec::with_capacity(m + 2);
+            coefficients.push(phi * (1.0 - alpha - gamma));
+            coefficients.push(common + gamma - 1.0);
+            coefficients.extend(std::iter::repeat_n(common, m.saturating_sub(2)));
+            coefficients.push(alpha + beta - phi);
+            coefficients.push(1.0);
+            roots_within(&coefficients, 1.0 + 1e-10)
+        }
+    }
+}
+
+/// Whether every root of the polynomial (coefficients lowest power first, leading one
+/// non-zero) has modulus below `radius`, by the Schur–Cohn recursion on the polynomial with
+/// `z` scaled by `radius` — no root finding needed.
+fn roots_within(coefficients: &[f64], radius: f64) -> bool {
+    // p(radius · z): roots divided by radius.
+    let mut p: Vec<f64> = coefficients
+        .iter()
+        .scan(1.0, |scale, &c| {
+            let scaled = c * *scale;
+            *scale *= radius;
+            Some(scaled)
+        })
+        .collect();
+    while p.len() > 1 {
+        let n = p.len() - 1;
+        let (low, high) = (p[0], p[n]);
+        if low.abs() >= high.abs() {
+            return false;
+        }
+        // (high · p(z) − low · p*(z)) / z, where p* has the coefficients reversed.
+        p = (1..=n).map(|k| high * p[k] - low * p[n - k]).collect();
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schur_cohn_agrees_with_known_roots() {
+        // (z − 0.5)(z + 0.9) = z² + 0.4 z − 0.45: inside.
+        assert!(roots_within(&[-0.45, 0.4, 1.0], 1.0));
+        // (z − 1.1)(z + 0.2) = z² − 0.9 z − 0.22: one root outside.
+        assert!(!roots_within(&[-0.22, -0.9, 1.0], 1.0));
+        // (z − 0.99)(z − 0.98)(z + 0.3)
+        let (a, b, c) = (0.99, 0.98, -0.3);
+        let cubic = [-a * b * c, a * b + a * c + b * c, -(a + b + c), 1.0];
+        assert!(roots_within(&cubic, 1.0));
+        assert!(!roots_within(&cubic, 0.985));
+    }
+
+    #[test]
+    fn usual_seasonal_parameters_are_admissible_and_extreme_ones_are_not() {
+        let bounds = ParameterBounds::default();
+        let ok = Smoothing {
+            alpha: 0.35,
+            beta: 0.03,
+            gamma: 0.4,
+            phi: 0.98,
+        };
+        assert!(in_region(&ok, &bounds, true, Some(4), true));
+        let beta_above_alpha = Smoothing { beta: 0.5, ..ok };
+        assert!(!in_region(&beta_above_alpha, &bounds, true, Some(4), true));
+        let gamma_too_big = Smoothing { gamma: 0.7, ..ok };
+        assert!(!in_region(&gamma_too_big, &bounds, true, Some(4), true));
+    }
+}

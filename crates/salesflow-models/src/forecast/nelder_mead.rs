@@ -1,0 +1,168 @@
+//! Nelder–Mead simplex minimisation, for objectives that are cheap, not smooth everywhere and
+//! infinite outside their region (the ETS likelihood: R and statsforecast fit it the same way).
+//! Written here because the crates that have it (argmin) bring a framework of traits and
+//! dependencies for one forty-line loop.
+
+/// When to stop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NelderMeadOptions {
+    /// At most this many objective evaluations (R's `maxit` counts these too).
+    pub max_evaluations: usize,
+    /// Stop when the simplex's worst and best values differ by at most this, relative.
+    pub relative_tolerance: f64,
+}
+
+/// The best point, its value, the evaluations used, and whether the tolerance was met.
+pub(crate) struct Minimum {
+    pub point: Vec<f64>,
+    pub value: f64,
+    pub evaluations: usize,
+    pub converged: bool,
+}
+
+/// Minimises `objective` from `start`, with the first simplex spanned by `start + steps[i] eᵢ`.
+/// Non-finite values count as +∞, so a region can be fenced off by returning infinity.
+pub(crate) fn minimize(
+    mut objective: impl FnMut(&[f64]) -> f64,
+    start: &[f64],
+    steps: &[f64],
+    options: NelderMeadOptions,
+) -> Minimum {
+    let n = start.len();
+    let mut evaluations = 0usize;
+    let mut evaluate = |x: &[f64], evaluations: &mut usize| {
+        *evaluations += 1;
+        let v = objective(x);
+        if v.is_nan() { f64::INFINITY } else { v }
+    };
+    // Vertices stored row after row: vertex i at points[i*n..(i+1)*n].
+    let mut points = Vec::with_capacity((n + 1) * n);
+    let mut values = Vec::with_capacity(n + 1);
+    points.extend_from_slice(start);
+    values.push(evaluate(start, &mut evaluations));
+    for i in 0..n {
+        let mut vertex = start.to_vec();
+        vertex[i] += steps[i];
+        values.push(evaluate(&vertex, &mut evaluations));
+        points.extend_from_slice(&vertex);
+    }
+    let mut order: Vec<usize> = (0..=n).collect();
+    let mut centroid = vec![0.0; n];
+    let mut trial = vec![0.0; n];
+    let mut second = vec![0.0; n];
+    let mut converged = false;
+    loop {
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let (best, worst) = (order[0], order[n]);
+        let spread = values[worst] - values[best];
+        if values[best].is_finite()
+            && spread
+                <= options.relative_tolerance * (values[best].abs() + options.relative_tolerance)
+        {
+            converged = true;
+            break;
+        }
+        if evaluations >= options.max_evaluations {
+            break;
+        }
+        centroid.iter_mut().for_each(|c| *c = 0.0);
+        for &v in &order[..n] {
+            for (c, p) in centroid.iter_mut().zip(&points[v * n..(v + 1) * n]) {
+                *c += p;
+            }
+        }
+        centroid.iter_mut().for_each(|c| *c /= n as f64);
+        let worst_point = points[worst * n..(worst + 1) * n].to_vec();
+        // Reflection.
+        for j in 0..n {
+            trial[j] = 2.0 * centroid[j] - worst_point[j];
+        }
+        let reflected = evaluate(&trial, &mut evaluations);
+        if reflected < values[best] {
+            // Expansion.
+            for j in 0..n {
+                second[j] = 3.0 * centroid[j] - 2.0 * worst_point[j];
+            }
+            let expanded = evaluate(&second, &mut evaluations);
+            if expanded < reflected {
+                points[worst * n..(worst + 1) * n].copy_from_slice(&second);
+                values[worst] = expanded;
+            } else {
+                points[worst * n..(worst + 1) * n].copy_from_slice(&trial);
+                values[worst] = reflected;
+            }
+            continue;
+        }
+        if reflected < values[order[n - 1]] {
+            points[worst * n..(worst + 1) * n].copy_from_slice(&trial);
+            values[worst] = reflected;
+            continue;
+        }
+        // Contraction, outside when the reflection improved on the worst, else inside.
+        let outside = reflected < values[worst];
+        for j in 0..n {
+            second[j] = if outside {
+                centroid[j] + 0.5 * (trial[j] - centroid[j])
+            } else {
+                centroid[j] + 0.5 * (worst_point[j] - centroid[j])
+            };
+        }
+        let contracted = evaluate(&second, &mut evaluations);
+        if contracted < values[worst].min(reflected) {
+            points[worst * n..(worst + 1) * n].copy_from_slice(&second);
+            values[worst] = contracted;
+            continue;
+        }
+        // Shrink towards the best vertex.
+        let best_point = points[best * n..(best + 1) * n].to_vec();
+        for &v in &order[1..] {
+            for j in 0..n {
+                trial[j] = best_point[j] + 0.5 * (points[v * n + j] - best_point[j]);
+            }
+            values[v] = evaluate(&trial, &mut evaluations);
+            points[v * n..(v + 1) * n].copy_from_slice(&trial);
+        }
+    }
+    let best = order[0];
+    Minimum {
+        point: points[best * n..(best + 1) * n].to_vec(),
+        value: values[best],
+        evaluations,
+        converged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_rosenbrock_minimum_and_respects_a_fence() {
+        let rosenbrock = |x: &[f64]| 100.0 * (x[1] - x[0] * x[0]).powi(2) + (1.0 - x[0]).powi(2);
+        let options = NelderMeadOptions {
+            max_evaluations: 5000,
+            relative_tolerance: 1e-14,
+        };
+        let found = minimize(rosenbrock, &[-1.2, 1.0], &[0.1, 0.1], options);
+        assert!(found.converged);
+        assert!((found.point[0] - 1.0).abs() < 1e-4 && (found.point[1] - 1.0).abs() < 1e-4);
+        // Minimum of (x − 2)² fenced to x ≤ 1: the fence.
+        let fenced = |x: &[f64]| {
+            if x[0] > 1.0 {
+                f64::INFINITY
+            } else {
+                (x[0] - 2.0).powi(2)
+            }
+        };
+        let found = minimize(fenced, &[0.0], &[0.3], options);
+        assert!((found.point[0] - 1.0).abs() < 1e-5, "{:?}", found.point);
+        // A NaN objective never wins.
+        let found = minimize(
+            |x: &[f64]| if x[0] > 0.5 { f64::NAN } else { -x[0] },
+            &[0.0],
+            &[0.1],
+            options,
+        );
+        assert!(found.point[0] <= 0.5 && found.value.is_finite());
+    }
+}
