@@ -6,8 +6,14 @@
 //! A series here is a plain slice of values one period apart, oldest first; dates, gaps and
 //! aggregation are the engine's business.
 
+pub mod accuracy;
+pub mod baseline;
+pub mod croston;
 pub mod ets;
+mod method;
 mod nelder_mead;
+
+pub use method::{Method, SeriesForecast, forecast_series};
 
 use crate::ModelError;
 
@@ -44,4 +50,12 @@ pub(crate) fn check_series(y: &[f64]) -> Result<(), ModelError> {
 pub(crate) fn normal_quantile(p: f64) -> f64 {
     use statrs::distribution::{ContinuousCDF, Normal};
     Normal::standard().inverse_cdf(p)
+}
+
+/// R's type-7 quantile (linear interpolation) of sorted values.
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let position = p * (sorted.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let above = (below + 1).min(sorted.len() - 1);
+    sorted[below] + (position - below as f64) * (sorted[above] - sorted[below])
 }

@@ -89,7 +89,9 @@ fn admissible(alpha: f64, beta: Option<f64>, season: Option<(f64, usize)>, phi: 
 
 /// Whether every root of the polynomial (coefficients lowest power first, leading one
 /// non-zero) has modulus below `radius`, by the Schur–Cohn recursion on the polynomial with
-/// `z` scaled by `radius` — no root finding needed.
+/// `z` scaled by `radius` — no root finding needed. Each step divides by the leading
+/// coefficient (the reflection-coefficient form): without that the coefficients are squared
+/// at every step and under- or overflow by degree 12, which rejected every monthly model.
 fn roots_within(coefficients: &[f64], radius: f64) -> bool {
     // p(radius · z): roots divided by radius.
     let mut p: Vec<f64> = coefficients
@@ -102,12 +104,12 @@ fn roots_within(coefficients: &[f64], radius: f64) -> bool {
         .collect();
     while p.len() > 1 {
         let n = p.len() - 1;
-        let (low, high) = (p[0], p[n]);
-        if low.abs() >= high.abs() {
+        let reflection = p[0] / p[n];
+        if !(reflection.abs() < 1.0) {
             return false;
         }
-        // (high · p(z) − low · p*(z)) / z, where p* has the coefficients reversed.
-        p = (1..=n).map(|k| high * p[k] - low * p[n - k]).collect();
+        // (p(z) − ρ p*(z)) / z, where p* has the coefficients reversed.
+        p = (1..=n).map(|k| p[k] - reflection * p[n - k]).collect();
     }
     true
 }
@@ -127,6 +129,23 @@ mod tests {
         let cubic = [-a * b * c, a * b + a * c + b * c, -(a + b + c), 1.0];
         assert!(roots_within(&cubic, 1.0));
         assert!(!roots_within(&cubic, 0.985));
+    }
+
+    #[test]
+    fn the_unit_root_of_undamped_seasonal_models_is_admissible_at_any_season_length() {
+        // Without a trend and undamped, the polynomial has a root at exactly z = 1.
+        for m in [2, 4, 7, 12, 24] {
+            let start = Smoothing {
+                alpha: 0.0168,
+                beta: 0.0,
+                gamma: 0.049,
+                phi: 1.0,
+            };
+            assert!(
+                in_region(&start, &ParameterBounds::default(), false, Some(m), false),
+                "m = {m}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::fit::EtsFit;
 use super::recursion::simulate_step;
 use super::{ErrorType, Season, Trend};
-use crate::forecast::{Forecast, normal_quantile};
+use crate::forecast::{Forecast, normal_quantile, quantile};
 use crate::rng::SplitMix64;
 
 /// Simulated paths for models without a variance formula (R's `npaths`).
@@ -118,13 +118,4 @@ impl EtsFit {
             })
             .unzip()
     }
-}
-
-/// Linear-interpolation quantile of sorted values (R's type 7).
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let position = p * (sorted.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    let fraction = position - below as f64;
-    sorted[below] + fraction * (sorted[above] - sorted[below])
 }

@@ -1,0 +1,110 @@
+//! One entry point for every forecasting method, with the automatic choice a user gets when
+//! they name none.
+
+use super::baseline::{drift, naive, seasonal_naive};
+use super::croston::{CrostonKind, croston, demand_pattern};
+use super::ets::{AutoEtsOptions, EtsFit, SpecPattern, auto_ets};
+use super::{Forecast, check_series};
+use crate::ModelError;
+
+/// How to forecast a series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Method {
+    /// SBA for intermittent demand (ADI ≥ 1.32), otherwise the ETS model with the lowest AICc;
+    /// the seasonal naive (or naive) forecast when no ETS model can be fitted.
+    Auto,
+    /// ETS with the components the pattern fixes and the rest chosen by AICc.
+    Ets(SpecPattern),
+    /// The last value.
+    Naive,
+    /// The value a season before.
+    SeasonalNaive,
+    /// The line through the first and last values.
+    Drift,
+    /// Croston's method or one of its corrections.
+    Croston(CrostonKind),
+}
+
+/// A series' forecast and the model that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesForecast {
+    /// The model's name, e.g. `ETS(M,Ad,M)`, `SBA`, `SeasonalNaive`.
+    pub model: String,
+    /// Point forecasts and interval.
+    pub forecast: Forecast,
+    /// The ETS fit, when the model is one.
+    pub ets: Option<EtsFit>,
+}
+
+/// Average inter-demand interval from which a series counts as intermittent (Syntetos, Boylan
+/// & Croston 2005).
+const INTERMITTENT_ADI: f64 = 1.32;
+
+/// Forecasts `horizon` periods of `y` with a `level` interval (0 < level < 1).
+pub fn forecast_series(
+    y: &[f64],
+    method: &Method,
+    season_length: usize,
+    horizon: usize,
+    level: f64,
+) -> Result<SeriesForecast, ModelError> {
+    check_series(y)?;
+    if !(level > 0.0 && level < 1.0) {
+        return Err(ModelError::InvalidParameter {
+            name: "level",
+            value: level,
+            hint: "the interval's coverage must lie strictly between 0 and 1, e.g. 0.95",
+        });
+    }
+    let plain = |model: &str, forecast: Forecast| SeriesForecast {
+        model: model.to_string(),
+        forecast,
+        ets: None,
+    };
+    let ets = |pattern: SpecPattern| -> Result<SeriesForecast, ModelError> {
+        let options = AutoEtsOptions {
+            pattern,
+            ..AutoEtsOptions::new(season_length)
+        };
+        let fit = auto_ets(y, &options)?;
+        Ok(SeriesForecast {
+            model: fit.spec.to_string(),
+            forecast: fit.forecast(horizon, level),
+            ets: Some(fit),
+        })
+    };
+    match method {
+        Method::Auto => {
+            if y.iter().all(|&v| v == y[0]) {
+                return Ok(plain("Naive", naive(y, horizon, level)?));
+            }
+            let non_negative = y.iter().all(|&v| v >= 0.0);
+            if non_negative && demand_pattern(y).0 >= INTERMITTENT_ADI {
+                return Ok(plain("SBA", croston(y, CrostonKind::Sba, horizon, level)?));
+            }
+            match ets(SpecPattern::default()) {
+                Ok(found) => Ok(found),
+                Err(_) if season_length > 1 && y.len() >= season_length => Ok(plain(
+                    "SeasonalNaive",
+                    seasonal_naive(y, season_length, horizon, level)?,
+                )),
+                Err(_) => Ok(plain("Naive", naive(y, horizon, level)?)),
+            }
+        }
+        Method::Ets(pattern) => ets(*pattern),
+        Method::Naive => Ok(plain("Naive", naive(y, horizon, level)?)),
+        Method::SeasonalNaive => Ok(plain(
+            "SeasonalNaive",
+            seasonal_naive(y, season_length, horizon, level)?,
+        )),
+        Method::Drift => Ok(plain("Drift", drift(y, horizon, level)?)),
+        Method::Croston(kind) => {
+            let name = match kind {
+                CrostonKind::Classic => "Croston",
+                CrostonKind::Sba => "SBA",
+                CrostonKind::Tsb { .. } => "TSB",
+            };
+            Ok(plain(name, croston(y, *kind, horizon, level)?))
+        }
+    }
+}
