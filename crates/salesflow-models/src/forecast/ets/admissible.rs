@@ -105,7 +105,8 @@ fn roots_within(coefficients: &[f64], radius: f64) -> bool {
     while p.len() > 1 {
         let n = p.len() - 1;
         let reflection = p[0] / p[n];
-        if !(reflection.abs() < 1.0) {
+        // NaN (a zero leading coefficient) fails too.
+        if reflection.is_nan() || reflection.abs() >= 1.0 {
             return false;
         }
         // (p(z) − ρ p*(z)) / z, where p* has the coefficients reversed.
