@@ -24,6 +24,7 @@ mod clv;
 mod error;
 pub mod experiments;
 pub mod findings;
+pub mod forecast;
 pub mod json;
 pub mod lifetime;
 pub mod predict;

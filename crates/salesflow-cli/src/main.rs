@@ -60,6 +60,10 @@ enum Command {
     /// spend regression's coefficient table.
     #[command(subcommand_required = true)]
     Predict(commands::predict::Args),
+    /// Forecasts per day, week, month or quarter: automatic exponential smoothing (ETS, chosen
+    /// by AICc), Croston/SBA for intermittent demand, naive baselines; prediction intervals
+    /// and a rolling-origin backtest (MASE, sMAPE, RMSSE) against seasonal naive.
+    Forecast(commands::forecast::Args),
     /// Each customer's next products (ALS, item-kNN, content, hybrid or popularity), with
     /// the models compared on a time-based holdout.
     Recommend(commands::recommend::Args),
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         Command::Budget(args) => commands::budget::run(&global, args),
         Command::Recommend(args) => commands::recommend::run(&global, args),
         Command::Predict(args) => commands::predict::run(&global, args),
+        Command::Forecast(args) => commands::forecast::run(&global, args),
     };
     match result {
         Ok(code) => code,

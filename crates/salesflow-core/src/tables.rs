@@ -220,6 +220,26 @@ const EXPERIMENTS: &[ColumnSpec] = &[
     opt("revenue", Money, &[]),
 ];
 
+const SERIES: &[ColumnSpec] = &[
+    req(
+        "date",
+        Timestamp,
+        &["ds", "period", "month", "week", "day", "timestamp", "time"],
+    ),
+    req(
+        "value",
+        Float,
+        &[
+            "y", "amount", "sales", "revenue", "quantity", "units", "demand",
+        ],
+    ),
+    opt(
+        "series_id",
+        Id,
+        &["unique_id", "series", "id", "sku", "product_id", "item_id"],
+    ),
+];
+
 /// A canonical table of the data contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TableKind {
@@ -243,11 +263,13 @@ pub enum TableKind {
     Events,
     /// A/B-test assignments and outcomes.
     Experiments,
+    /// Time series to forecast, one value per date (and series).
+    Series,
 }
 
 impl TableKind {
     /// Every table, in the order they are read and reported.
-    pub const ALL: [TableKind; 10] = [
+    pub const ALL: [TableKind; 11] = [
         TableKind::Orders,
         TableKind::OrderLines,
         TableKind::Products,
@@ -258,6 +280,7 @@ impl TableKind {
         TableKind::Subscriptions,
         TableKind::Events,
         TableKind::Experiments,
+        TableKind::Series,
     ];
 
     /// The canonical (file and SQL) name.
@@ -273,6 +296,7 @@ impl TableKind {
             TableKind::Subscriptions => "subscriptions",
             TableKind::Events => "events",
             TableKind::Experiments => "experiments",
+            TableKind::Series => "series",
         }
     }
 
@@ -289,6 +313,7 @@ impl TableKind {
             TableKind::Subscriptions => SUBSCRIPTIONS,
             TableKind::Events => EVENTS,
             TableKind::Experiments => EXPERIMENTS,
+            TableKind::Series => SERIES,
         }
     }
 
@@ -310,6 +335,7 @@ impl TableKind {
             TableKind::MarketingSpend => Some(&["date", "channel", "segment"]),
             TableKind::Subscriptions => Some(&["customer_id", "started_at"]),
             TableKind::Experiments => Some(&["experiment", "customer_id"]),
+            TableKind::Series => Some(&["series_id", "date"]),
             TableKind::OrderLines | TableKind::Events => None,
         }
     }

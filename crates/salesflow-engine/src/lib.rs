@@ -30,6 +30,7 @@ pub mod pipeline;
 pub mod purchases;
 pub mod report;
 pub mod sales;
+pub mod series;
 pub mod spend;
 pub mod stats;
 pub mod subscriptions;

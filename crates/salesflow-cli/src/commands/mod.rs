@@ -7,6 +7,7 @@ pub mod budget;
 pub mod clv;
 mod clv_run;
 pub mod demo;
+pub mod forecast;
 pub mod predict;
 pub mod recommend;
 pub mod sql;

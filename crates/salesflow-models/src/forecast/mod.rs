@@ -12,8 +12,10 @@ pub mod croston;
 pub mod ets;
 mod method;
 mod nelder_mead;
+mod panel;
 
 pub use method::{Method, SeriesForecast, forecast_series};
+pub use panel::{PanelOptions, PanelResult, forecast_panel};
 
 use crate::ModelError;
 

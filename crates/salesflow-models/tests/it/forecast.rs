@@ -422,10 +422,22 @@ fn analytic_interval_widths_grow_as_statsmodels_exact_intervals() {
         let mean = numbers(&theirs["mean"]);
         let upper = numbers(&theirs["pi_upper_95"]);
         for h in 0..8 {
-            assert_close(ours.mean[h], mean[h], 1e-7, 1e-7, &format!("{} mean", spec.code()));
+            assert_close(
+                ours.mean[h],
+                mean[h],
+                1e-7,
+                1e-7,
+                &format!("{} mean", spec.code()),
+            );
             let their_ratio = (upper[h] - mean[h]) / (upper[0] - mean[0]);
             let our_ratio = (ours.upper[h] - ours.mean[h]) / (ours.upper[0] - ours.mean[0]);
-            assert_close(our_ratio, their_ratio, 1e-6, 1e-9, &format!("{} width h={}", spec.code(), h + 1));
+            assert_close(
+                our_ratio,
+                their_ratio,
+                1e-6,
+                1e-9,
+                &format!("{} width h={}", spec.code(), h + 1),
+            );
         }
         checked += 1;
     }

@@ -93,24 +93,34 @@ fn admissible(alpha: f64, beta: Option<f64>, season: Option<(f64, usize)>, phi: 
 /// coefficient (the reflection-coefficient form): without that the coefficients are squared
 /// at every step and under- or overflow by degree 12, which rejected every monthly model.
 fn roots_within(coefficients: &[f64], radius: f64) -> bool {
+    // Seasonal models have degree m + 1 ≤ 25: two stack buffers keep the likelihood's hot
+    // path free of allocations (this runs at every evaluation).
+    const MAX: usize = 32;
+    if coefficients.len() > MAX {
+        return false;
+    }
+    let (mut first, mut second) = ([0.0f64; MAX], [0.0f64; MAX]);
+    // Swapping the references, not the arrays, between steps.
+    let (mut p, mut next) = (&mut first, &mut second);
     // p(radius · z): roots divided by radius.
-    let mut p: Vec<f64> = coefficients
-        .iter()
-        .scan(1.0, |scale, &c| {
-            let scaled = c * *scale;
-            *scale *= radius;
-            Some(scaled)
-        })
-        .collect();
-    while p.len() > 1 {
-        let n = p.len() - 1;
+    let mut scale = 1.0;
+    for (slot, &c) in p.iter_mut().zip(coefficients) {
+        *slot = c * scale;
+        scale *= radius;
+    }
+    let mut n = coefficients.len() - 1;
+    while n > 0 {
         let reflection = p[0] / p[n];
         // NaN (a zero leading coefficient) fails too.
         if reflection.is_nan() || reflection.abs() >= 1.0 {
             return false;
         }
         // (p(z) − ρ p*(z)) / z, where p* has the coefficients reversed.
-        p = (1..=n).map(|k| p[k] - reflection * p[n - k]).collect();
+        for k in 1..=n {
+            next[k - 1] = p[k] - reflection * p[n - k];
+        }
+        std::mem::swap(&mut p, &mut next);
+        n -= 1;
     }
     true
 }

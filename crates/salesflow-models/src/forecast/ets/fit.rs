@@ -105,6 +105,8 @@ pub struct EtsFit {
     pub converged: bool,
     /// Likelihood evaluations used.
     pub evaluations: usize,
+    /// The optimiser's vector at the optimum, to refine from.
+    pub(crate) optimum: Vec<f64>,
 }
 
 impl EtsFit {
@@ -158,12 +160,18 @@ impl Layout {
         }
     }
 
-    /// The initial states, the last seasonal state completing the normalisation (seasonal
-    /// offsets sum to 0, factors to m); `None` when multiplicative factors go negative.
-    fn states(&self, x: &[f64]) -> Option<States> {
+    /// Writes the initial states into `out`, the last seasonal state completing the
+    /// normalisation (seasonal offsets sum to 0, factors to m); false when multiplicative
+    /// factors go negative.
+    fn fill_states(&self, x: &[f64], out: &mut States) -> bool {
         let Some(start) = self.states else {
-            let (level, trend, season) = self.fixed.initial.as_ref()?;
-            return Some(States::from_newest_first(*level, *trend, season));
+            return match self.fixed.initial.as_ref() {
+                Some((level, trend, season)) => {
+                    *out = States::from_newest_first(*level, *trend, season);
+                    true
+                }
+                None => false,
+            };
         };
         let level = x[start];
         let mut next = start + 1;
@@ -173,21 +181,28 @@ impl Layout {
             next += 1;
             x[start + 1]
         };
-        let mut season: Vec<f64> = Vec::new();
-        if self.spec.season != Season::None {
-            season.extend_from_slice(&x[next..next + self.m - 1]);
-            let sum: f64 = season.iter().sum();
-            let multiplicative = self.spec.season == Season::Multiplicative;
-            season.push(if multiplicative {
-                self.m as f64 - sum
-            } else {
-                -sum
-            });
-            if multiplicative && season.iter().any(|&s| s < 0.0) {
-                return None;
-            }
+        if self.spec.season == Season::None {
+            out.reset(level, trend, &[], 0.0);
+            return true;
         }
-        Some(States::from_newest_first(level, trend, &season))
+        let free = &x[next..next + self.m - 1];
+        let sum: f64 = free.iter().sum();
+        let multiplicative = self.spec.season == Season::Multiplicative;
+        let last = if multiplicative {
+            self.m as f64 - sum
+        } else {
+            -sum
+        };
+        if multiplicative && (last < 0.0 || free.iter().any(|&s| s < 0.0)) {
+            return false;
+        }
+        out.reset(level, trend, free, last);
+        true
+    }
+
+    fn states(&self, x: &[f64]) -> Option<States> {
+        let mut states = States::from_newest_first(0.0, 0.0, &[]);
+        self.fill_states(x, &mut states).then_some(states)
     }
 }
 
@@ -198,6 +213,18 @@ pub fn fit_ets(
     season_length: usize,
     spec: EtsSpec,
     options: &EtsOptions,
+) -> Result<EtsFit, ModelError> {
+    fit_ets_from(y, season_length, spec, options, None)
+}
+
+/// [`fit_ets`] with the optimiser started from `start` (the `optimum` of an earlier, looser
+/// fit of the same model) instead of R's starting values.
+pub(crate) fn fit_ets_from(
+    y: &[f64],
+    season_length: usize,
+    spec: EtsSpec,
+    options: &EtsOptions,
+    start_from: Option<&[f64]>,
 ) -> Result<EtsFit, ModelError> {
     check_series(y)?;
     if spec.needs_positive_data()
@@ -212,6 +239,12 @@ pub fn fit_ets(
     }
     let m = if spec.season == Season::None {
         1
+    } else if season_length > 24 {
+        return Err(ModelError::InvalidParameter {
+            name: "season_length",
+            value: season_length as f64,
+            hint: "seasonal ETS models hold one state per period of the season and support up to 24 (R's limit); use a model with season N, or a coarser period",
+        });
     } else if season_length < 2 {
         return Err(ModelError::InvalidParameter {
             name: "season_length",
@@ -334,10 +367,19 @@ pub fn fit_ets(
         ) {
             return None;
         }
-        *states = layout.states(x)?;
+        if !layout.fill_states(x, states) {
+            return None;
+        }
         recursion::run(spec, &smoothing, states, y, |_, _, _| {})
     };
     let mut scratch = States::from_newest_first(0.0, 0.0, &[]);
+    if let Some(point) = start_from
+        && point.len() == start.len()
+    {
+        start.copy_from_slice(point);
+        // Near the optimum already: smaller first steps.
+        steps.iter_mut().for_each(|s| *s *= 0.25);
+    }
     let (best, converged, evaluations) = if free == 0 {
         (Vec::new(), true, 1)
     } else {
@@ -421,5 +463,6 @@ pub fn fit_ets(
         parameters,
         converged,
         evaluations,
+        optimum: best,
     })
 }
