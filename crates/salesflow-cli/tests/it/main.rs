@@ -8,6 +8,7 @@ mod cdnow;
 mod cleaning;
 mod clv;
 mod demo;
+mod forecast;
 mod predict;
 mod recommend;
 mod sql;
