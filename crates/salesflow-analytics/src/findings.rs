@@ -98,6 +98,34 @@ pub fn findings(a: &Analysis) -> Vec<Finding> {
         ),
         weight: (1.0 - o.repeat_rate()) * 0.5,
     });
+    if let Some(revenue) = a
+        .forecast
+        .as_ref()
+        .and_then(|f| f.series.iter().find(|s| s.series.id == "revenue"))
+        && let (Some(forecast), Some(model)) = (&revenue.forecast, &revenue.model)
+    {
+        let ahead = forecast.mean.len();
+        let history = &revenue.series.values;
+        let ahead_total: f64 = forecast.mean.iter().sum();
+        let last_total: f64 = history[history.len().saturating_sub(ahead)..].iter().sum();
+        if last_total > 0.0 {
+            let change = ahead_total / last_total - 1.0;
+            let trust = revenue.backtest.as_ref().and_then(|b| b.mase).map_or(
+                String::new(),
+                |mase| format!(" (backtest MASE {mase:.2})"),
+            );
+            out.push(Finding {
+                section: "forecasts",
+                text: format!(
+                    "Revenue over the next {ahead} months is forecast at {}, {} {} than the last {ahead} ({model}{trust}).",
+                    money(ahead_total),
+                    percent(change.abs()),
+                    if change >= 0.0 { "more" } else { "less" },
+                ),
+                weight: change.abs().min(1.0) * 0.8 + 0.1,
+            });
+        }
+    }
     let month_one: Vec<f64> = (0..a.cohorts.months.len())
         .filter_map(|c| a.cohorts.retention(c, 1))
         .collect();

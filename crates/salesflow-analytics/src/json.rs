@@ -142,6 +142,7 @@ pub fn metrics(analysis: &Analysis) -> Value {
         "churn": analysis.churn.as_ref().map(|c| c.json(false)),
         "spend": analysis.spend.as_ref().map(|s| s.json()),
         "leads": analysis.leads.as_ref().map(|l| l.json(false)),
+        "forecast": analysis.forecast.as_ref().map(|f| crate::forecast::forecast_json(f, true)),
         "experiments": analysis.experiments.iter().map(|e| e.json.clone()).collect::<Vec<_>>(),
         "skipped": analysis.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
     })

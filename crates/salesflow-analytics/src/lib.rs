@@ -76,6 +76,8 @@ pub struct AnalyzeOptions {
     pub budget_bounds: BTreeMap<String, salesflow_core::SpendBound>,
     /// How to train and score the churn models.
     pub churn: predict::ChurnOptions,
+    /// Months of revenue, orders, channel revenue and product units to forecast (0: none).
+    pub forecast_months: usize,
 }
 
 impl Default for AnalyzeOptions {
@@ -92,6 +94,7 @@ impl Default for AnalyzeOptions {
             budget_objective: None,
             budget_bounds: BTreeMap::new(),
             churn: predict::ChurnOptions::default(),
+            forecast_months: 12,
         }
     }
 }
@@ -161,6 +164,9 @@ pub struct Analysis {
     pub spend: Option<predict::SpendModel>,
     /// Win probabilities of the open deals (with `deals` that have closed history).
     pub leads: Option<predict::LeadScores>,
+    /// Monthly forecasts of revenue, orders, revenue per channel and units of the five
+    /// best-selling products, with their backtests.
+    pub forecast: Option<forecast::PanelForecast>,
     /// RFM, clusters, rules, playbook, and each customer's place in them.
     pub segments: Segmentation,
     /// The per-customer summary (day units, with facts) the scores are joined to.
@@ -170,7 +176,7 @@ pub struct Analysis {
 }
 
 /// The phases `analyze` reports to its progress hook, in order.
-const PHASES: u64 = 8;
+const PHASES: u64 = 9;
 
 /// Runs every analysis `dataset` allows. Only `orders` is required; a section whose tables are
 /// missing is recorded in [`Analysis::skipped`] with the reason.
@@ -330,6 +336,9 @@ pub async fn analyze(
     let budget = budget_plan(dataset, options, &mut skipped).await?;
     let currencies = currencies(dataset).await?;
     step("experiments and period");
+
+    let forecast = sales_forecast(dataset, options, &mut skipped).await?;
+    step("forecasts");
     progress.finish();
     Ok(Analysis {
         period,
@@ -348,10 +357,51 @@ pub async fn analyze(
         churn,
         spend,
         leads,
+        forecast,
         segments,
         summary,
         skipped,
     })
+}
+
+/// Smallest history, in months, the report forecasts from: two seasons, so the yearly
+/// pattern is seen twice.
+const FORECAST_MIN_MONTHS: usize = 24;
+
+/// Monthly forecasts of revenue, orders, channel revenue and the top five products' units,
+/// each backtested on three windows; skipped for histories under two years.
+async fn sales_forecast(
+    dataset: &Dataset,
+    options: &AnalyzeOptions,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<forecast::PanelForecast>> {
+    use salesflow_engine::series::{Frequency, SalesSeriesOptions, sales_series};
+    if options.forecast_months == 0 {
+        return Ok(None);
+    }
+    let series_options = SalesSeriesOptions {
+        frequency: Frequency::Month,
+        by_channel: true,
+        products: 5,
+    };
+    let (series, _partial) = sales_series(dataset, series_options).await?;
+    let months = series.first().map_or(0, |s| s.values.len());
+    if months < FORECAST_MIN_MONTHS {
+        skipped.push(Skipped {
+            section: "forecast",
+            reason: format!(
+                "{months} complete months of purchases; monthly forecasts need {FORECAST_MIN_MONTHS} (two years, to see the season twice)"
+            ),
+        });
+        return Ok(None);
+    }
+    let settings = forecast::ForecastSettings::new(options.forecast_months);
+    Ok(Some(forecast::forecast_series_panel(
+        series,
+        Frequency::Month,
+        &settings,
+        &salesflow_core::progress::NoProgress,
+    )))
 }
 
 /// The budget plan for the report: the recent weekly total re-split, maximising attributed

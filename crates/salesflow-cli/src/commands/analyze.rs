@@ -32,6 +32,10 @@ pub struct Args {
     /// history before the last purchase).
     #[arg(long, default_value_t = 90)]
     churn_window_days: u32,
+    /// Months of revenue, orders, channel revenue and top-product units to forecast (0: no
+    /// forecasts; they need two years of history).
+    #[arg(long, default_value_t = 12)]
+    forecast_months: usize,
     /// Number of behavioural clusters (default: chosen by silhouette from 2 to 8).
     #[arg(long, value_name = "K")]
     clusters: Option<usize>,
@@ -114,6 +118,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         budget: args.budget,
         budget_objective: args.budget_objective.map(super::budget::Objective::outcome),
         budget_bounds: config.budget_bounds().clone(),
+        forecast_months: args.forecast_months,
         churn: salesflow_analytics::predict::ChurnOptions {
             window_days: args.churn_window_days,
             seed: args.seed,

@@ -317,6 +317,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
                         values: predicted.clone(),
                     },
                 ],
+                band: None,
             }),
         )?;
         let total_actual: f64 = customers.iter().filter_map(|c| c.holdout).sum();

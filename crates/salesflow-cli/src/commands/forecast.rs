@@ -277,7 +277,7 @@ fn summary_text(panel: &PanelForecast, partial: Option<i64>) -> String {
     if let Some(a) = panel.accuracy {
         let _ = writeln!(
             text,
-            "backtest ({} windows of {} periods, {} series): MASE {} (seasonal naive {}), sMAPE {:.1} %, RMSSE {}",
+            "backtest (up to {} windows of {} periods, {} series): MASE {} (seasonal naive {}), sMAPE {:.1} %, RMSSE {}",
             panel.backtest_windows,
             panel.horizon,
             a.series,

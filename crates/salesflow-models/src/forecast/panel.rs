@@ -17,8 +17,8 @@ pub struct PanelOptions {
     pub horizon: usize,
     /// Coverage of the prediction intervals.
     pub level: f64,
-    /// Backtest windows (each `horizon` long, `horizon` apart, the last ending with the
-    /// series); 0 for none.
+    /// Backtest windows at most (each `horizon` long, `horizon` apart, the last ending with
+    /// the series; fewer when the series is short); 0 for none.
     pub backtest_windows: usize,
     /// Threads (0 = every core).
     pub threads: usize,
@@ -57,6 +57,10 @@ pub fn forecast_panel(
         let h = options.horizon;
         // Each window's training set keeps at least two seasons (and 8 periods).
         let shortest_training = (2 * options.season_length).max(8);
+        // As many windows as asked for that leave each training set at least two seasons
+        // (and 8 periods): a short history gets fewer windows rather than none.
+        let usable = y.len().saturating_sub(shortest_training) / h.max(1);
+        let windows = windows.min(usable);
         let backtest_of = |method: &Method| {
             rolling_origin(y, options.season_length, h, windows, h, |train, horizon| {
                 let fit =
@@ -64,7 +68,7 @@ pub fn forecast_panel(
                 Ok(fit.forecast.mean)
             })
         };
-        let long_enough = windows > 0 && h > 0 && y.len() >= shortest_training + windows * h;
+        let long_enough = windows > 0 && h > 0;
         let backtest = long_enough.then(|| backtest_of(&options.method));
         let baseline = long_enough.then(|| backtest_of(&Method::SeasonalNaive));
         on_done();

@@ -7,6 +7,7 @@ mod budget;
 mod clv;
 mod cohorts;
 mod experiments;
+mod forecasts;
 mod orders;
 mod pipeline;
 mod predictions;
@@ -35,6 +36,7 @@ pub const SECTIONS: &[Render] = &[
     segments::render,
     clv::render,
     predictions::render,
+    forecasts::render,
     experiments::render,
 ];
 

@@ -50,6 +50,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
                     })
                     .collect(),
             }],
+            band: None,
         }));
         s.chart(&line_chart(&LineChart {
             title: "Orders and new customers by month",
@@ -68,6 +69,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
                     values: o.by_month.iter().map(|m| m.new_customers as f64).collect(),
                 },
             ],
+            band: None,
         }));
     }
     if !o.by_channel.is_empty() {

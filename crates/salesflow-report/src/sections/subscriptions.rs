@@ -43,6 +43,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
             color: BLUE,
             values: mrr.months.iter().map(|m| m.mrr).collect(),
         }],
+        band: None,
     }));
     s.chart(&line_chart(&LineChart {
         title: "MRR movements",
@@ -66,6 +67,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
                 values: mrr.months.iter().map(|m| m.churn + m.contraction).collect(),
             },
         ],
+        band: None,
     }));
     let start = mrr.months.len().saturating_sub(12);
     let rows: Vec<Vec<String>> = (start..mrr.months.len())
