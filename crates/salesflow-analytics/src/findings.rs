@@ -110,10 +110,11 @@ pub fn findings(a: &Analysis) -> Vec<Finding> {
         let last_total: f64 = history[history.len().saturating_sub(ahead)..].iter().sum();
         if last_total > 0.0 {
             let change = ahead_total / last_total - 1.0;
-            let trust = revenue.backtest.as_ref().and_then(|b| b.mase).map_or(
-                String::new(),
-                |mase| format!(" (backtest MASE {mase:.2})"),
-            );
+            let trust = revenue
+                .backtest
+                .as_ref()
+                .and_then(|b| b.mase)
+                .map_or(String::new(), |mase| format!(" (backtest MASE {mase:.2})"));
             out.push(Finding {
                 section: "forecasts",
                 text: format!(

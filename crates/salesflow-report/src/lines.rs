@@ -247,7 +247,13 @@ mod tests {
         assert_eq!(svg.matches("<polygon").count(), 1);
         // Three ticks, both edges: six points.
         let polygon = svg.split("<polygon").nth(1).unwrap();
-        let points = polygon.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        let points = polygon
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         assert_eq!(points.split(' ').count(), 6);
         assert!(svg.contains("95 % interval"));
     }

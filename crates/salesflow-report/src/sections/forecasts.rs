@@ -18,7 +18,12 @@ fn score(value: Option<f64>) -> String {
 }
 
 /// History (the last [`HISTORY_SHOWN`] periods) and forecast with its band, on one axis.
-fn chart(panel: &PanelForecast, outcome: &SeriesOutcome, title: &str, y_label: &str) -> Option<String> {
+fn chart(
+    panel: &PanelForecast,
+    outcome: &SeriesOutcome,
+    title: &str,
+    y_label: &str,
+) -> Option<String> {
     let forecast = outcome.forecast.as_ref()?;
     let values = &outcome.series.values;
     let shown = values.len().min(HISTORY_SHOWN);
@@ -33,7 +38,13 @@ fn chart(panel: &PanelForecast, outcome: &SeriesOutcome, title: &str, y_label: &
     let (mut lower, mut upper) = (vec![f64::NAN; total], vec![f64::NAN; total]);
     // The forecast line starts at the last actual value so the two join.
     predicted[shown - 1] = values[values.len() - 1];
-    for (k, ((m, l), u)) in forecast.mean.iter().zip(&forecast.lower).zip(&forecast.upper).enumerate() {
+    for (k, ((m, l), u)) in forecast
+        .mean
+        .iter()
+        .zip(&forecast.lower)
+        .zip(&forecast.upper)
+        .enumerate()
+    {
         predicted[shown + k] = *m;
         lower[shown + k] = *l;
         upper[shown + k] = *u;
@@ -96,10 +107,14 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
     }
     s.paragraph(&text);
     let find = |id: &str| panel.series.iter().find(|o| o.series.id == id);
-    if let Some(svg) = find("revenue").and_then(|o| chart(panel, o, "Revenue by month, and forecast", "revenue")) {
+    if let Some(svg) =
+        find("revenue").and_then(|o| chart(panel, o, "Revenue by month, and forecast", "revenue"))
+    {
         s.chart(&svg);
     }
-    if let Some(svg) = find("orders").and_then(|o| chart(panel, o, "Orders by month, and forecast", "orders")) {
+    if let Some(svg) =
+        find("orders").and_then(|o| chart(panel, o, "Orders by month, and forecast", "orders"))
+    {
         s.chart(&svg);
     }
     let rows: Vec<Vec<String>> = panel
