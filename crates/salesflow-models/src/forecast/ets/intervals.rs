@@ -6,7 +6,7 @@
 use super::fit::EtsFit;
 use super::recursion::simulate_step;
 use super::{ErrorType, Season, Trend};
-use crate::forecast::{Forecast, normal_quantile, quantile};
+use crate::forecast::{Forecast, normal_quantile};
 use crate::rng::SplitMix64;
 
 /// Simulated paths for models without a variance formula (R's `npaths`).
@@ -113,9 +113,22 @@ impl EtsFit {
                 for (c, path) in column.iter_mut().zip(paths.chunks_exact(horizon)) {
                     *c = path[h];
                 }
-                column.sort_unstable_by(f64::total_cmp);
-                (quantile(&column, tail), quantile(&column, 1.0 - tail))
+                (
+                    select_quantile(&mut column, tail),
+                    select_quantile(&mut column, 1.0 - tail),
+                )
             })
             .unzip()
     }
+}
+
+/// R's type-7 quantile by selection (two order statistics) rather than a full sort: the
+/// simulated intervals take two quantiles of 5,000 paths per horizon step.
+fn select_quantile(values: &mut [f64], p: f64) -> f64 {
+    let position = p * (values.len() - 1) as f64;
+    let below = position.floor() as usize;
+    let (_, low, rest) = values.select_nth_unstable_by(below, f64::total_cmp);
+    let low = *low;
+    let high = rest.iter().copied().min_by(f64::total_cmp).unwrap_or(low);
+    low + (position - below as f64) * (high - low)
 }
