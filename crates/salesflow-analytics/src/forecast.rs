@@ -3,8 +3,9 @@
 //! machine-readable document `salesflow forecast --json` prints.
 
 use salesflow_core::progress::Progress;
-use salesflow_engine::series::{Frequency, Series};
+use salesflow_engine::series::{CalendarEvent, Frequency, Series};
 use salesflow_models::forecast::accuracy::Backtest;
+use salesflow_models::forecast::events::Events;
 use salesflow_models::forecast::{Forecast, Method, PanelOptions, forecast_panel};
 use serde_json::{Value, json};
 
@@ -54,6 +55,11 @@ pub struct SeriesOutcome {
     pub backtest: Option<Backtest>,
     /// The same for the seasonal naive forecast.
     pub baseline: Option<Backtest>,
+    /// Each known event's estimated effect per period (ETS models only).
+    pub event_effects: Vec<(String, f64)>,
+    /// Events of the calendar that never happen in the series' history, so have no
+    /// estimable effect and were left out.
+    pub events_without_history: Vec<String>,
 }
 
 /// Mean scores over the backtested series.
@@ -97,9 +103,69 @@ impl PanelForecast {
     }
 }
 
+/// Each series' event columns from the calendar: the events that concern it (its own and
+/// those without a series), over its history and the horizon; events that never happen in the
+/// history are left out and named.
+fn series_events(
+    series: &Series,
+    calendar: &[CalendarEvent],
+    horizon: usize,
+) -> (Option<Events>, Vec<String>) {
+    let first = series.first_period;
+    let n = series.values.len() as i64;
+    let mut names: Vec<&str> = calendar
+        .iter()
+        .filter(|e| e.series.as_deref().is_none_or(|s| s == series.id))
+        .map(|e| e.event.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut events = Events {
+        names: Vec::new(),
+        history: Vec::new(),
+        future: Vec::new(),
+    };
+    let mut unseen = Vec::new();
+    for name in names {
+        let mut history = vec![0.0; n as usize];
+        let mut future = vec![0.0; horizon];
+        for e in calendar
+            .iter()
+            .filter(|e| e.event == name && e.series.as_deref().is_none_or(|s| s == series.id))
+        {
+            let offset = e.period - first;
+            if (0..n).contains(&offset) {
+                history[offset as usize] += e.value;
+            } else if (n..n + horizon as i64).contains(&offset) {
+                future[(offset - n) as usize] += e.value;
+            }
+        }
+        if history.iter().all(|&v| v == 0.0) {
+            unseen.push(name.to_string());
+            continue;
+        }
+        events.names.push(name.to_string());
+        events.history.push(history);
+        events.future.push(future);
+    }
+    ((!events.names.is_empty()).then_some(events), unseen)
+}
+
 /// Forecasts each series, in parallel, with a progress bar over the series.
 pub fn forecast_series_panel(
     series: Vec<Series>,
+    frequency: Frequency,
+    settings: &ForecastSettings,
+    progress: &dyn Progress,
+) -> PanelForecast {
+    forecast_with_calendar(series, &[], frequency, settings, progress)
+}
+
+/// [`forecast_series_panel`] with known events (promotions, holidays) as regressors of the
+/// ETS models.
+pub fn forecast_with_calendar(
+    series: Vec<Series>,
+    calendar: &[CalendarEvent],
     frequency: Frequency,
     settings: &ForecastSettings,
     progress: &dyn Progress,
@@ -117,15 +183,24 @@ pub fn forecast_series_panel(
     };
     progress.start("forecasting", series.len() as u64);
     let values: Vec<&[f64]> = series.iter().map(|s| s.values.as_slice()).collect();
-    let results = forecast_panel(&values, &options, &|| progress.advance(1));
+    let (events, unseen): (Vec<Option<Events>>, Vec<Vec<String>>) = if calendar.is_empty() {
+        (Vec::new(), vec![Vec::new(); series.len()])
+    } else {
+        series
+            .iter()
+            .map(|s| series_events(s, calendar, settings.horizon))
+            .unzip()
+    };
+    let results = forecast_panel(&values, &events, &options, &|| progress.advance(1));
     progress.finish();
     let outcomes: Vec<SeriesOutcome> = series
         .into_iter()
         .zip(results)
-        .map(|(series, result)| {
-            let (model, forecast, error) = match result.forecast {
-                Ok(f) => (Some(f.model), Some(f.forecast), None),
-                Err(e) => (None, None, Some(e.to_string())),
+        .zip(unseen)
+        .map(|((series, result), events_without_history)| {
+            let (model, forecast, error, event_effects) = match result.forecast {
+                Ok(f) => (Some(f.model), Some(f.forecast), None, f.effects),
+                Err(e) => (None, None, Some(e.to_string()), Vec::new()),
             };
             SeriesOutcome {
                 series,
@@ -134,6 +209,8 @@ pub fn forecast_series_panel(
                 error,
                 backtest: result.backtest.and_then(Result::ok),
                 baseline: result.baseline.and_then(Result::ok),
+                event_effects,
+                events_without_history,
             }
         })
         .collect();
@@ -219,6 +296,17 @@ pub fn forecast_json(panel: &PanelForecast, with_history: bool) -> Value {
             }
             if let Some(e) = &o.error {
                 entry["error"] = json!(e);
+            }
+            if !o.event_effects.is_empty() {
+                entry["event_effects"] = o
+                    .event_effects
+                    .iter()
+                    .map(|(name, effect)| (name.clone(), json!(effect)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
+            if !o.events_without_history.is_empty() {
+                entry["events_without_history"] = json!(o.events_without_history);
             }
             if let Some(b) = &o.backtest {
                 entry["backtest"] = backtest_json(b);

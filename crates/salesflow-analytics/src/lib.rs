@@ -396,8 +396,10 @@ async fn sales_forecast(
         return Ok(None);
     }
     let settings = forecast::ForecastSettings::new(options.forecast_months);
-    Ok(Some(forecast::forecast_series_panel(
+    let calendar = salesflow_engine::series::calendar_events(dataset, Frequency::Month).await?;
+    Ok(Some(forecast::forecast_with_calendar(
         series,
+        &calendar,
         Frequency::Month,
         &settings,
         &salesflow_core::progress::NoProgress,

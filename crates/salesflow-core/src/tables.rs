@@ -240,6 +240,21 @@ const SERIES: &[ColumnSpec] = &[
     ),
 ];
 
+const CALENDAR: &[ColumnSpec] = &[
+    req("date", Timestamp, &["ds", "day", "period"]),
+    req(
+        "event",
+        Text,
+        &["name", "holiday", "promotion", "promo", "campaign"],
+    ),
+    opt(
+        "series_id",
+        Id,
+        &["unique_id", "series", "id", "sku", "product_id"],
+    ),
+    opt("value", Float, &["strength", "amount", "discount"]),
+];
+
 /// A canonical table of the data contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TableKind {
@@ -265,11 +280,13 @@ pub enum TableKind {
     Experiments,
     /// Time series to forecast, one value per date (and series).
     Series,
+    /// Known events (promotions, holidays) by date, past and future, for forecasts.
+    Calendar,
 }
 
 impl TableKind {
     /// Every table, in the order they are read and reported.
-    pub const ALL: [TableKind; 11] = [
+    pub const ALL: [TableKind; 12] = [
         TableKind::Orders,
         TableKind::OrderLines,
         TableKind::Products,
@@ -281,6 +298,7 @@ impl TableKind {
         TableKind::Events,
         TableKind::Experiments,
         TableKind::Series,
+        TableKind::Calendar,
     ];
 
     /// The canonical (file and SQL) name.
@@ -297,6 +315,7 @@ impl TableKind {
             TableKind::Events => "events",
             TableKind::Experiments => "experiments",
             TableKind::Series => "series",
+            TableKind::Calendar => "calendar",
         }
     }
 
@@ -314,6 +333,7 @@ impl TableKind {
             TableKind::Events => EVENTS,
             TableKind::Experiments => EXPERIMENTS,
             TableKind::Series => SERIES,
+            TableKind::Calendar => CALENDAR,
         }
     }
 
@@ -336,6 +356,7 @@ impl TableKind {
             TableKind::Subscriptions => Some(&["customer_id", "started_at"]),
             TableKind::Experiments => Some(&["experiment", "customer_id"]),
             TableKind::Series => Some(&["series_id", "date"]),
+            TableKind::Calendar => Some(&["date", "event", "series_id"]),
             TableKind::OrderLines | TableKind::Events => None,
         }
     }

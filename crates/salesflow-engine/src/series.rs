@@ -392,3 +392,49 @@ pub async fn sales_series(
     });
     Ok((series, partial))
 }
+
+/// One row of the `calendar` table, on the forecast's periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarEvent {
+    /// The series it concerns (`None`: every series).
+    pub series: Option<String>,
+    /// Period number.
+    pub period: i64,
+    /// The event's name.
+    pub event: String,
+    /// Its size in that period: the rows' `value`s added up (1 per row without one).
+    pub value: f64,
+}
+
+/// The `calendar` table's events per period, empty when there is none.
+pub async fn calendar_events(
+    dataset: &Dataset,
+    frequency: Frequency,
+) -> Result<Vec<CalendarEvent>> {
+    if dataset.table(TableKind::Calendar).is_none() {
+        return Ok(Vec::new());
+    }
+    let period = frequency.period_sql("date");
+    let batches = dataset
+        .sql(&format!(
+            "SELECT series_id, {period} AS p, event, SUM(COALESCE(value, 1.0)) FROM calendar \
+             GROUP BY 1, 2, 3 ORDER BY 3, 1, 2"
+        ))
+        .await?;
+    let mut events = Vec::new();
+    for batch in &batches {
+        let series = batch.column(0).as_string_view();
+        let periods = batch.column(1).as_primitive::<Int64Type>();
+        let names = batch.column(2).as_string_view();
+        let values = batch.column(3).as_primitive::<Float64Type>();
+        for row in 0..batch.num_rows() {
+            events.push(CalendarEvent {
+                series: series.is_valid(row).then(|| series.value(row).to_owned()),
+                period: periods.value(row),
+                event: names.value(row).to_owned(),
+                value: values.value(row),
+            });
+        }
+    }
+    Ok(events)
+}

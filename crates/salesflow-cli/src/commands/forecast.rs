@@ -11,11 +11,13 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_analytics::forecast::{
-    ForecastSettings, PanelForecast, forecast_json, forecast_series_panel, period_label,
+    ForecastSettings, PanelForecast, forecast_json, forecast_with_calendar, period_label,
 };
 use salesflow_core::TableKind;
 use salesflow_engine::Dataset;
-use salesflow_engine::series::{Frequency, Gaps, SalesSeriesOptions, sales_series, table_series};
+use salesflow_engine::series::{
+    Frequency, Gaps, SalesSeriesOptions, calendar_events, sales_series, table_series,
+};
 use salesflow_models::forecast::Method;
 use salesflow_models::forecast::croston::CrostonKind;
 use salesflow_models::forecast::ets::SpecPattern;
@@ -60,6 +62,12 @@ pub struct Args {
     /// Rolling-origin backtest windows per series (each --horizon periods); 0 for none.
     #[arg(long, default_value_t = 3)]
     backtest_windows: usize,
+    /// Known events, past and future (promotions, holidays): columns date,event[,series_id]
+    /// [,value]. Each event becomes a regressor of the ETS models (its effect per period is
+    /// estimated from the history and added to the forecast where it recurs); an event without
+    /// series_id concerns every series.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     /// What a period missing from --series means: error (stop and name it) or zero.
     #[arg(long, default_value = "error", value_parser = parse_gaps)]
     fill_gaps: Gaps,
@@ -123,7 +131,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let quiet = global.quiet || args.json;
     let bars = Bars::new(quiet);
     let rt = super::runtime()?;
-    let (frequency, series, partial) = if let Some(path) = &args.series {
+    let (mut dataset, frequency, series, partial) = if let Some(path) = &args.series {
         let config = load_config(global.config.as_deref(), None)?;
         args.read.check(&config)?;
         let mut dataset = Dataset::new(salesflow_engine::default_threads());
@@ -131,7 +139,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         dataset.load(TableKind::Series, path, &options, &bars)?;
         let (frequency, series) =
             rt.block_on(table_series(&dataset, args.frequency, args.fill_gaps))?;
-        (frequency, series, None)
+        (dataset, frequency, series, None)
     } else {
         let Some(data) = &args.data else {
             bail!(UsageError("give --series FILE or --data DIR".into()));
@@ -146,8 +154,14 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             products: args.products,
         };
         let (series, partial) = rt.block_on(sales_series(&dataset, options))?;
-        (frequency, series, partial)
+        (dataset, frequency, series, partial)
     };
+    if let Some(path) = &args.events {
+        let config = load_config(global.config.as_deref(), None)?;
+        let options = args.read.options(&config, TableKind::Calendar)?;
+        dataset.load(TableKind::Calendar, path, &options, &bars)?;
+    }
+    let calendar = rt.block_on(calendar_events(&dataset, frequency))?;
     drop(rt);
     if series.is_empty() {
         bail!(UsageError(
@@ -166,7 +180,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         backtest_windows: args.backtest_windows,
         threads: 0,
     };
-    let panel = forecast_series_panel(series, frequency, &settings, &bars);
+    let panel = forecast_with_calendar(series, &calendar, frequency, &settings, &bars);
     if let Some(path) = &args.out {
         write_out(path, &panel)?;
     }

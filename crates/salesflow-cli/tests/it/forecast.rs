@@ -192,13 +192,13 @@ fn a_data_folder_forecasts_revenue_orders_channels_and_products_from_complete_mo
     let mut lines = String::from("order_id,product_id,quantity\n");
     let mut monthly_revenue = vec![0.0; 36];
     let mut id = 0;
-    for month in 0..36 {
+    for (month, revenue) in monthly_revenue.iter_mut().enumerate() {
         let (year, m) = (2021 + month / 12, month % 12 + 1);
         let orders_this_month = 20 + (month % 12) * 2;
         for k in 0..orders_this_month {
             id += 1;
             let amount = 50.0 + (k % 5) as f64 * 10.0;
-            monthly_revenue[month] += amount;
+            *revenue += amount;
             let channel = if k % 3 == 0 { "email" } else { "web" };
             writeln!(
                 orders,
@@ -271,4 +271,59 @@ fn a_data_folder_forecasts_revenue_orders_channels_and_products_from_complete_mo
     for month in 0..36 {
         assert!((email[month] + web[month] - monthly_revenue[month]).abs() < 1e-9);
     }
+}
+
+#[test]
+fn known_promotions_are_estimated_and_added_where_they_recur() {
+    // Four years of monthly sales with a promotion adding about 300 in seven months (never the
+    // same month two years running, so the season cannot absorb it), and one
+    // promotion planned in the forecast year.
+    let mut series = String::from("date,value\n");
+    let mut calendar = String::from("date,event\n");
+    let mut noise = 7u64;
+    for t in 0..48 {
+        let (year, month) = (2020 + t / 12, t % 12 + 1);
+        let promo = t % 7 == 2;
+        noise = noise
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let jitter = ((noise >> 33) % 41) as f64 - 20.0;
+        let season = 150.0 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).sin();
+        let value = 2000.0 + 5.0 * t as f64 + season + if promo { 300.0 } else { 0.0 } + jitter;
+        writeln!(series, "{year}-{month:02}-01,{value:.1}").unwrap();
+        if promo {
+            writeln!(calendar, "{year}-{month:02}-10,spring sale").unwrap();
+        }
+    }
+    calendar.push_str("2024-03-05,spring sale\n2024-06-01,launch party\n");
+    let dir = folder(&[
+        ("sales.csv", series.as_bytes()),
+        ("calendar.csv", calendar.as_bytes()),
+    ]);
+    let run = salesflow(
+        dir.path(),
+        &[
+            "forecast",
+            "--series",
+            "sales.csv",
+            "--events",
+            "calendar.csv",
+            "--json",
+        ],
+    );
+    run.success();
+    let doc = json(&run.stdout);
+    let s = &doc["series"][0];
+    assert!(
+        s["model"].as_str().unwrap().ends_with("+ events"),
+        "{}",
+        s["model"]
+    );
+    let effect = s["event_effects"]["spring sale"].as_f64().unwrap();
+    assert!((effect - 300.0).abs() < 40.0, "estimated effect {effect}");
+    // The launch party has no history to learn from: left out and named.
+    assert_eq!(s["events_without_history"][0], "launch party");
+    // March 2024 carries the promotion; its neighbours do not.
+    let mean = numbers(&s["forecast"]);
+    assert!(mean[2] - (mean[1] + mean[3]) / 2.0 > 200.0, "{mean:?}");
 }

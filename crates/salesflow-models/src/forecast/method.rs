@@ -4,6 +4,7 @@
 use super::baseline::{drift, naive, seasonal_naive};
 use super::croston::{CrostonKind, croston, demand_pattern};
 use super::ets::{AutoEtsOptions, EtsFit, SpecPattern, auto_ets};
+use super::events::{Events, fit_ets_with_events};
 use super::{Forecast, check_series};
 use crate::ModelError;
 
@@ -34,6 +35,8 @@ pub struct SeriesForecast {
     pub forecast: Forecast,
     /// The ETS fit, when the model is one.
     pub ets: Option<EtsFit>,
+    /// The events' effects per period, when events were given to an ETS model.
+    pub effects: Vec<(String, f64)>,
 }
 
 /// Average inter-demand interval from which a series counts as intermittent (Syntetos, Boylan
@@ -43,6 +46,19 @@ const INTERMITTENT_ADI: f64 = 1.32;
 /// Forecasts `horizon` periods of `y` with a `level` interval (0 < level < 1).
 pub fn forecast_series(
     y: &[f64],
+    method: &Method,
+    season_length: usize,
+    horizon: usize,
+    level: f64,
+) -> Result<SeriesForecast, ModelError> {
+    forecast_series_with_events(y, None, method, season_length, horizon, level)
+}
+
+/// [`forecast_series`] with known events as regressors of the ETS models (the baselines and
+/// Croston's methods ignore them).
+pub fn forecast_series_with_events(
+    y: &[f64],
+    events: Option<&Events>,
     method: &Method,
     season_length: usize,
     horizon: usize,
@@ -60,17 +76,28 @@ pub fn forecast_series(
         model: model.to_string(),
         forecast,
         ets: None,
+        effects: Vec::new(),
     };
     let ets = |pattern: SpecPattern| -> Result<SeriesForecast, ModelError> {
         let options = AutoEtsOptions {
             pattern,
             ..AutoEtsOptions::new(season_length)
         };
+        if let Some(events) = events.filter(|e| !e.names.is_empty()) {
+            let fit = fit_ets_with_events(y, events, &options)?;
+            return Ok(SeriesForecast {
+                model: format!("{} + events", fit.ets.spec),
+                forecast: fit.forecast(&events.future, horizon, level),
+                effects: fit.effects,
+                ets: Some(fit.ets),
+            });
+        }
         let fit = auto_ets(y, &options)?;
         Ok(SeriesForecast {
             model: fit.spec.to_string(),
             forecast: fit.forecast(horizon, level),
             ets: Some(fit),
+            effects: Vec::new(),
         })
     };
     match method {

@@ -10,11 +10,12 @@ pub mod accuracy;
 pub mod baseline;
 pub mod croston;
 pub mod ets;
+pub mod events;
 mod method;
 mod nelder_mead;
 mod panel;
 
-pub use method::{Method, SeriesForecast, forecast_series};
+pub use method::{Method, SeriesForecast, forecast_series, forecast_series_with_events};
 pub use panel::{PanelOptions, PanelResult, forecast_panel};
 
 use crate::ModelError;

@@ -89,7 +89,8 @@ pub(crate) fn minimize(
         let (worst, second_worst) = (w, sw);
         let spread = values[worst] - values[best];
         if values[best].is_finite()
-            && spread <= options.relative_tolerance * (values[best].abs() + options.relative_tolerance)
+            && spread
+                <= options.relative_tolerance * (values[best].abs() + options.relative_tolerance)
         {
             converged = true;
             break;
@@ -108,13 +109,14 @@ pub(crate) fn minimize(
             centroid[j] = (total[j] - worst_point[j]) / n as f64;
         }
         // Replaces the worst vertex, keeping the sums.
-        let mut replace_worst = |new: &[f64], value: f64, points: &mut [f64], values: &mut [f64]| {
-            for j in 0..n {
-                total[j] += new[j] - worst_point[j];
-            }
-            points[worst * n..(worst + 1) * n].copy_from_slice(new);
-            values[worst] = value;
-        };
+        let mut replace_worst =
+            |new: &[f64], value: f64, points: &mut [f64], values: &mut [f64]| {
+                for j in 0..n {
+                    total[j] += new[j] - worst_point[j];
+                }
+                points[worst * n..(worst + 1) * n].copy_from_slice(new);
+                values[worst] = value;
+            };
         // Reflection.
         for j in 0..n {
             trial[j] = 2.0 * centroid[j] - worst_point[j];

@@ -182,7 +182,14 @@ pub(crate) fn run(
     // Hoisted: a division per period was a visible share of the likelihood.
     let beta_over_alpha = smoothing.beta / smoothing.alpha;
     for (t, &value) in y.iter().enumerate() {
-        let forecast = step(spec.trend, spec.season, smoothing, beta_over_alpha, states, value);
+        let forecast = step(
+            spec.trend,
+            spec.season,
+            smoothing,
+            beta_over_alpha,
+            states,
+            value,
+        );
         if forecast.abs() < TINY || !forecast.is_finite() {
             return None;
         }
@@ -253,6 +260,13 @@ pub(crate) fn simulate_step(
         super::ErrorType::Multiplicative => forecast * (1.0 + error),
     };
     let beta_over_alpha = smoothing.beta / smoothing.alpha;
-    step(spec.trend, spec.season, smoothing, beta_over_alpha, states, y);
+    step(
+        spec.trend,
+        spec.season,
+        smoothing,
+        beta_over_alpha,
+        states,
+        y,
+    );
     y
 }
