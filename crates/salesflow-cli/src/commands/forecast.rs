@@ -8,8 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
-use datafusion::arrow::datatypes::{Field, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_analytics::forecast::{
     ForecastSettings, PanelForecast, forecast_json, forecast_with_calendar, period_label,
 };
@@ -247,26 +245,17 @@ fn write_out(path: &std::path::Path, panel: &PanelForecast) -> Result<()> {
             upper.push(forecast.upper[k]);
         }
     }
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        ("series_id", Arc::new(StringArray::from(ids))),
-        ("date", Arc::new(StringArray::from(dates))),
-        ("model", Arc::new(StringArray::from(models))),
-        ("forecast", Arc::new(Float64Array::from(mean))),
-        ("lower", Arc::new(Float64Array::from(lower))),
-        ("upper", Arc::new(Float64Array::from(upper))),
-    ];
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )?;
-    salesflow_engine::output::write_file(path, &schema, &[batch])?;
-    Ok(())
+    super::write_table(
+        path,
+        vec![
+            ("series_id", Arc::new(StringArray::from(ids)) as ArrayRef),
+            ("date", Arc::new(StringArray::from(dates))),
+            ("model", Arc::new(StringArray::from(models))),
+            ("forecast", Arc::new(Float64Array::from(mean))),
+            ("lower", Arc::new(Float64Array::from(lower))),
+            ("upper", Arc::new(Float64Array::from(upper))),
+        ],
+    )
 }
 
 /// The human summary: settings, accuracy against seasonal naive, then each series (the

@@ -62,3 +62,23 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()?)
 }
+
+/// Writes named columns of equal length as a CSV or Parquet file (by extension).
+pub fn write_table(
+    path: &std::path::Path,
+    columns: Vec<(&str, datafusion::arrow::array::ArrayRef)>,
+) -> anyhow::Result<()> {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = datafusion::arrow::record_batch::RecordBatch::try_new(
+        schema.clone(),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )?;
+    salesflow_engine::output::write_file(path, &schema, &[batch])?;
+    Ok(())
+}

@@ -8,8 +8,6 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
-use datafusion::arrow::datatypes::{Field, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_analytics::predict::{
     ChurnOptions, ChurnRisk, LeadOptions, LeadScores, SpendModel, SpendOptions, churn, leads, spend,
 };
@@ -121,22 +119,6 @@ fn load(global: &Global, data: &Path, read: &ReadFlags, json: bool) -> Result<Da
     read.load_dir(data, &config, &bars)
 }
 
-/// Writes named columns of equal length as a CSV or Parquet file (by extension).
-fn write_table(path: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<()> {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(name, array)| Field::new(*name, array.data_type().clone(), false))
-            .collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )?;
-    salesflow_engine::output::write_file(path, &schema, &[batch])?;
-    Ok(())
-}
-
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Churn(args) => run_churn(global, args),
@@ -155,7 +137,7 @@ fn run_churn(global: &Global, args: ChurnArgs) -> Result<ExitCode> {
     };
     let risk = super::runtime()?.block_on(churn(&dataset, &options))?;
     if let Some(path) = &args.out {
-        write_table(
+        super::write_table(
             path,
             vec![
                 (
@@ -244,7 +226,7 @@ fn run_leads(global: &Global, args: LeadsArgs) -> Result<ExitCode> {
         let text = |f: fn(&salesflow_analytics::predict::OpenDealScore) -> &str| -> ArrayRef {
             Arc::new(StringArray::from_iter_values(scores.open.iter().map(f)))
         };
-        write_table(
+        super::write_table(
             path,
             vec![
                 ("deal_id", text(|d| d.id.as_str())),

@@ -74,3 +74,19 @@ pub fn assert_published(what: &str, got: f64, published: f64, decimals: i32) {
         "{what}: got {got}, published {published} (tolerance {tol})"
     );
 }
+
+/// A JSON fixture, e.g. `json_fixture("forecast/autoets_reference.json")`.
+pub fn json_fixture(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A JSON array of numbers.
+pub fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}

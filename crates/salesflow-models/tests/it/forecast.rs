@@ -6,11 +6,10 @@ use salesflow_models::forecast::ets::{
 };
 use serde_json::Value;
 
-use crate::common::fixture;
+use crate::common::{fixture, json_fixture, numbers};
 
 fn json(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(&format!("forecast/{name}"))).unwrap();
-    serde_json::from_str(&text).unwrap()
+    json_fixture(&format!("forecast/{name}"))
 }
 
 fn column(name: &str) -> Vec<f64> {
@@ -26,15 +25,6 @@ fn column(name: &str) -> Vec<f64> {
 /// An R number (`"NaN"` where the model has no such parameter).
 fn r_number(value: &Value) -> Option<f64> {
     value[0].as_f64()
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
 }
 
 /// Every model R fitted to austourists: (damped key, code, R's results).

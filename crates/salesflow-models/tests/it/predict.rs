@@ -9,20 +9,10 @@ use salesflow_models::tree::{
 };
 use serde_json::Value;
 
-use crate::common::{fixture, read_csv};
+use crate::common::{fixture, json_fixture, numbers, read_csv};
 
 fn json(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(&format!("predict/{name}"))).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
+    json_fixture(&format!("predict/{name}"))
 }
 
 fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
