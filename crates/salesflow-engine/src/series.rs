@@ -159,6 +159,11 @@ pub async fn table_series(
              FROM series GROUP BY 1, 2 ORDER BY 1, 2"
         ))
         .await?;
+    let unnamed = table
+        .report
+        .file
+        .file_stem()
+        .map_or("series".to_string(), |s| s.to_string_lossy().into_owned());
     let mut series: Vec<Series> = Vec::new();
     for batch in &batches {
         let ids = batch.column(0).as_string_view();
@@ -166,10 +171,25 @@ pub async fn table_series(
         let values = batch.column(2).as_primitive::<Float64Type>();
         for row in 0..batch.num_rows() {
             let (id, period, value) = (ids.value(row), periods.value(row), values.value(row));
+            // Without a series_id column the one series is named after the file.
+            let id = if id.is_empty() { unnamed.as_str() } else { id };
             match series.last_mut() {
                 Some(last) if last.id == id => {
                     let expected = last.first_period + last.values.len() as i64;
                     if period > expected && gaps == Gaps::Error {
+                        // A row rejected on reading (say, `NaN` as the value) is the usual
+                        // cause of a hole: point at it.
+                        let rejected = table
+                            .report
+                            .issues
+                            .iter()
+                            .find(|i| i.action == crate::report::Action::Rejected)
+                            .map_or(String::new(), |i| {
+                                format!(
+                                    "{} row(s) were rejected on reading (the first, line {}: {}); fix them, or ",
+                                    table.report.rows_rejected, i.line, i.message
+                                )
+                            });
                         return Err(EngineError::input(
                             Location {
                                 file: file.clone(),
@@ -184,9 +204,9 @@ pub async fn table_series(
                                 frequency.start_of(expected - 1),
                                 frequency.start_of(period),
                             ),
-                            Some(
-                                "add the missing periods, pass --fill-gaps zero to count them as zero, or --frequency with a coarser period".into(),
-                            ),
+                            Some(format!(
+                                "{rejected}add the missing periods, pass --fill-gaps zero to count them as zero, or --frequency with a coarser period"
+                            )),
                         ));
                     }
                     last.values

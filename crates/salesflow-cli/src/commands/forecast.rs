@@ -300,12 +300,7 @@ fn summary_text(panel: &PanelForecast, partial: Option<i64>) -> String {
             let _ = writeln!(text, "  {:<32} (not forecast)", short(&outcome.series.id));
             continue;
         };
-        let at = |k: usize| {
-            forecast
-                .mean
-                .get(k)
-                .map_or(String::new(), |v| format!("{v:.1}"))
-        };
+        let at = |k: usize| forecast.mean.get(k).map_or(String::new(), |v| compact(*v));
         let _ = writeln!(
             text,
             "  {:<32} {:<14} {:>12} {:>12} {:>12}  {:>6} {:>6}",
@@ -327,6 +322,15 @@ fn summary_text(panel: &PanelForecast, partial: Option<i64>) -> String {
     }
     text.truncate(text.trim_end().len());
     text
+}
+
+/// One decimal, or scientific notation for magnitudes a column cannot hold.
+fn compact(v: f64) -> String {
+    if v.abs() >= 1e9 {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 fn number(value: Option<f64>) -> String {

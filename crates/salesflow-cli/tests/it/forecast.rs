@@ -177,6 +177,13 @@ fn bad_flags_and_values_are_refused_with_a_hint() {
     )
     .bad_input()
     .stderr_has("values above zero");
+    // A value that is not a number leaves a hole, and the error points at the rejected row.
+    let nan = "date,value\n2024-01-01,5\n2024-02-01,NaN\n2024-03-01,6\n2024-04-01,7\n";
+    let dir = folder(&[("nan.csv", nan.as_bytes())]);
+    salesflow(dir.path(), &["forecast", "--series", "nan.csv"])
+        .bad_input()
+        .stderr_has("series `nan` has no value for the month starting 2024-02-01")
+        .stderr_has("line 3");
     // Dates that are no calendar period apart.
     let odd = "date,value\n2024-01-01,1\n2024-01-04,2\n2024-01-07,3\n";
     let dir = folder(&[("odd.csv", odd.as_bytes())]);

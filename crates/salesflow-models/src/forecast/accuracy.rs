@@ -41,13 +41,33 @@ pub fn score(
     origin: usize,
 ) -> WindowScore {
     let lag = if m > 1 && train.len() > m { m } else { 1 };
+    // Everything divided by the largest magnitude first, so squares of huge values (1e300)
+    // do not overflow; the ratios are unchanged.
+    let largest = train
+        .iter()
+        .chain(actual)
+        .chain(forecast)
+        .map(|v| v.abs())
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let norm = if largest > 0.0 { largest } else { 1.0 };
     let naive: Vec<f64> = (lag..train.len())
-        .map(|t| train[t] - train[t - lag])
+        .map(|t| (train[t] - train[t - lag]) / norm)
         .collect();
     let scale_abs = mean(naive.iter().map(|d| d.abs()));
     let scale_sq = mean(naive.iter().map(|d| d * d));
-    let mae = mean(actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()));
-    let mse = mean(actual.iter().zip(forecast).map(|(a, f)| (a - f).powi(2)));
+    let mae = mean(
+        actual
+            .iter()
+            .zip(forecast)
+            .map(|(a, f)| (a - f).abs() / norm),
+    );
+    let mse = mean(
+        actual
+            .iter()
+            .zip(forecast)
+            .map(|(a, f)| ((a - f) / norm).powi(2)),
+    );
     let smape = mean(actual.iter().zip(forecast).map(|(a, f)| {
         let denominator = a.abs() + f.abs();
         if denominator == 0.0 {
@@ -127,6 +147,16 @@ mod tests {
         // A flat history has no scale: MASE and RMSSE are undefined, not infinite.
         let flat = score(&[2.0; 5], &[2.0], &[3.0], 1, 5);
         assert_eq!((flat.mase, flat.rmsse), (None, None));
+        // Huge values: squares would overflow without the normalisation.
+        let huge = score(
+            &[1e300, 2e300, 4e300, 3e300],
+            &[5e300, 5e300],
+            &[4e300, 6e300],
+            1,
+            4,
+        );
+        assert!((huge.rmsse.unwrap() - s.rmsse.unwrap()).abs() < 1e-12);
+        assert!((huge.mase.unwrap() - s.mase.unwrap()).abs() < 1e-12);
         assert_eq!(score(&[0.0; 3], &[0.0], &[0.0], 1, 3).smape, 0.0);
     }
 
