@@ -334,3 +334,48 @@ fn known_promotions_are_estimated_and_added_where_they_recur() {
     let mean = numbers(&s["forecast"]);
     assert!(mean[2] - (mean[1] + mean[3]) / 2.0 > 200.0, "{mean:?}");
 }
+
+#[test]
+fn weekly_sales_keep_their_yearly_season_through_a_seasonal_index() {
+    let mut csv = String::from("week,sales\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2022, 1, 3).unwrap(); // a Monday
+    for t in 0..156 {
+        let season = 1.0 + 0.4 * (2.0 * std::f64::consts::PI * t as f64 / 52.0).cos();
+        let value =
+            (1000.0 + 2.0 * t as f64) * season * (1.0 + 0.02 * ((t * 7 % 11) as f64 - 5.0) / 5.0);
+        writeln!(csv, "{},{value:.2}", start + chrono::Duration::weeks(t)).unwrap();
+    }
+    let dir = folder(&[("weekly.csv", csv.as_bytes())]);
+    let run = salesflow(
+        dir.path(),
+        &[
+            "forecast",
+            "--series",
+            "weekly.csv",
+            "--horizon",
+            "52",
+            "--json",
+        ],
+    );
+    run.success();
+    let doc = json(&run.stdout);
+    assert_eq!(doc["frequency"], "week");
+    assert_eq!(doc["season_length"], 52);
+    let s = &doc["series"][0];
+    assert!(
+        s["model"]
+            .as_str()
+            .unwrap()
+            .ends_with("+ seasonal index (52)"),
+        "{}",
+        s["model"]
+    );
+    assert_eq!(s["dates"][0], "2024-12-30");
+    let mean = numbers(&s["forecast"]);
+    assert!(
+        mean[0] > 1.8 * mean[26],
+        "peak {} vs trough {}",
+        mean[0],
+        mean[26]
+    );
+}

@@ -5,14 +5,17 @@ use super::baseline::{drift, naive, seasonal_naive};
 use super::croston::{CrostonKind, croston, demand_pattern};
 use super::ets::{AutoEtsOptions, EtsFit, SpecPattern, auto_ets};
 use super::events::{Events, fit_ets_with_events};
+use super::long_season::{LONGEST_ETS_SEASON, deseasonalised_ets};
 use super::{Forecast, check_series};
 use crate::ModelError;
 
 /// How to forecast a series.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Method {
-    /// SBA for intermittent demand (ADI ≥ 1.32), otherwise the ETS model with the lowest AICc;
-    /// the seasonal naive (or naive) forecast when no ETS model can be fitted.
+    /// SBA for intermittent demand (ADI ≥ 1.32), otherwise the ETS model with the lowest AICc
+    /// (for seasons over 24 periods, non-seasonal ETS of the series with its classical
+    /// seasonal index taken out and put back); the seasonal naive (or naive) forecast when no
+    /// ETS model can be fitted.
     Auto,
     /// ETS with the components the pattern fixes and the rest chosen by AICc.
     Ets(SpecPattern),
@@ -108,6 +111,20 @@ pub fn forecast_series_with_events(
             let non_negative = y.iter().all(|&v| v >= 0.0);
             if non_negative && demand_pattern(y).0 >= INTERMITTENT_ADI {
                 return Ok(plain("SBA", croston(y, CrostonKind::Sba, horizon, level)?));
+            }
+            // Seasons too long for seasonal ETS (weeks in a year): seasonal index + ETS, when
+            // there are two seasons to learn the index from and no events to take in.
+            if season_length > LONGEST_ETS_SEASON
+                && y.len() >= 2 * season_length
+                && events.is_none_or(|e| e.names.is_empty())
+                && let Ok(model) = deseasonalised_ets(y, season_length)
+            {
+                return Ok(SeriesForecast {
+                    model: model.name(),
+                    forecast: model.forecast(horizon, level),
+                    ets: Some(model.fit),
+                    effects: Vec::new(),
+                });
             }
             match ets(SpecPattern::default()) {
                 Ok(found) => Ok(found),

@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod croston;
 pub mod ets;
 pub mod events;
+mod long_season;
 mod method;
 mod nelder_mead;
 mod panel;

@@ -100,7 +100,7 @@ fn straight_line(values: &[f64]) -> (f64, f64) {
 /// The seasonal component of R's `decompose`: a centred moving average of order `m` (2×m
 /// when `m` is even) as trend, the detrended values averaged by position in the season, and
 /// the averages normalised to sum 0 (or average 1). One value per observation.
-fn classical_seasonal(y: &[f64], m: usize, multiplicative: bool) -> Option<Vec<f64>> {
+pub(crate) fn classical_seasonal(y: &[f64], m: usize, multiplicative: bool) -> Option<Vec<f64>> {
     let n = y.len();
     let weights: Vec<f64> = if m.is_multiple_of(2) {
         let mut w = vec![1.0 / m as f64; m + 1];

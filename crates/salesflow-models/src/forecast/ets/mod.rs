@@ -9,7 +9,7 @@
 mod admissible;
 mod auto;
 mod fit;
-mod initial;
+pub(crate) mod initial;
 mod intervals;
 mod recursion;
 
