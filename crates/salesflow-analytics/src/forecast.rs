@@ -60,6 +60,8 @@ pub struct SeriesOutcome {
     /// Events of the calendar that never happen in the series' history, so have no
     /// estimable effect and were left out.
     pub events_without_history: Vec<String>,
+    /// Why the backtest failed, when it did (a window the method could not fit).
+    pub backtest_error: Option<String>,
 }
 
 /// Mean scores over the backtested series.
@@ -202,15 +204,21 @@ pub fn forecast_with_calendar(
                 Ok(f) => (Some(f.model), Some(f.forecast), None, f.effects),
                 Err(e) => (None, None, Some(e.to_string()), Vec::new()),
             };
+            let (backtest, backtest_error) = match result.backtest {
+                Some(Ok(b)) => (Some(b), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+                None => (None, None),
+            };
             SeriesOutcome {
                 series,
                 model,
                 forecast,
                 error,
-                backtest: result.backtest.and_then(Result::ok),
+                backtest,
                 baseline: result.baseline.and_then(Result::ok),
                 event_effects,
                 events_without_history,
+                backtest_error,
             }
         })
         .collect();
@@ -310,6 +318,9 @@ pub fn forecast_json(panel: &PanelForecast, with_history: bool) -> Value {
             }
             if let Some(b) = &o.backtest {
                 entry["backtest"] = backtest_json(b);
+            }
+            if let Some(e) = &o.backtest_error {
+                entry["backtest_error"] = json!(e);
             }
             if let Some(b) = &o.baseline {
                 entry["baseline_backtest"] = backtest_json(b);

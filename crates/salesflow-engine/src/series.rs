@@ -277,8 +277,8 @@ pub struct SalesSeriesOptions {
 }
 
 /// Revenue and order counts per period (purchases only: refunds and cancellations left out),
-/// overall and per channel, and units sold per product; every series runs from the first to
-/// the last complete period of the whole history, periods without sales counting zero. A last
+/// overall and per channel, and units sold per product; every series runs from its first sale
+/// to the last complete period of the whole history, periods without sales counting zero. A last
 /// period the data ends inside is left out (half a month of sales is not a month's), and
 /// returned as its period number.
 pub async fn sales_series(
@@ -397,12 +397,17 @@ pub async fn sales_series(
         _ if id.starts_with("revenue/") => 2,
         _ => 3,
     };
+    // A channel or product that started late begins at its first sale: months of zeros
+    // before it existed would read as intermittent demand and drag its forecast down.
     let mut series: Vec<Series> = out
         .into_iter()
-        .map(|(id, values)| Series {
-            id,
-            first_period: first,
-            values,
+        .filter_map(|(id, values)| {
+            let start = values.iter().position(|&v| v != 0.0)?;
+            Some(Series {
+                id,
+                first_period: first + start as i64,
+                values: values[start..].to_vec(),
+            })
         })
         .collect();
     series.sort_by(|a, b| {

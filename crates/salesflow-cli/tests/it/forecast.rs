@@ -177,6 +177,17 @@ fn bad_flags_and_values_are_refused_with_a_hint() {
     )
     .bad_input()
     .stderr_has("values above zero");
+    // A seasonal model asked for on less than a season of data: a clear error, not a crash.
+    let short = "date,value\n2024-01-01,5\n2024-02-01,6\n2024-03-01,7\n2024-04-01,5\n2024-05-01,6\n2024-06-01,8\n2024-07-01,7\n2024-08-01,6\n";
+    let dir = folder(&[("short.csv", short.as_bytes())]);
+    for model in ["ANA", "ZZA"] {
+        salesflow(
+            dir.path(),
+            &["forecast", "--series", "short.csv", "--model", model],
+        )
+        .bad_input()
+        .stderr_has("needs at least 13 observations");
+    }
     // A value that is not a number leaves a hole, and the error points at the rejected row.
     let nan = "date,value\n2024-01-01,5\n2024-02-01,NaN\n2024-03-01,6\n2024-04-01,7\n";
     let dir = folder(&[("nan.csv", nan.as_bytes())]);
@@ -377,5 +388,46 @@ fn weekly_sales_keep_their_yearly_season_through_a_seasonal_index() {
         "peak {} vs trough {}",
         mean[0],
         mean[26]
+    );
+}
+
+#[test]
+fn a_product_launched_late_is_forecast_from_its_first_sale() {
+    let mut orders = String::from("order_id,customer_id,ordered_at,amount\n");
+    let mut lines = String::from("order_id,product_id,quantity\n");
+    let mut id = 0;
+    for month in 0..36 {
+        let (year, m) = (2021 + month / 12, month % 12 + 1);
+        for k in 0..10 {
+            id += 1;
+            writeln!(orders, "o{id},c{k},{year}-{m:02}-{:02},20", 1 + k).unwrap();
+            // The new product sells 10 a month, but only in the last year.
+            let product = if month >= 24 { "NEW" } else { "OLD" };
+            writeln!(lines, "o{id},{product},1").unwrap();
+        }
+    }
+    writeln!(orders, "o{},c1,2023-12-31,20", id + 1).unwrap();
+    let dir = folder(&[
+        ("orders.csv", orders.as_bytes()),
+        ("order_lines.csv", lines.as_bytes()),
+    ]);
+    let run = salesflow(
+        dir.path(),
+        &["forecast", "--data", ".", "--horizon", "3", "--json"],
+    );
+    run.success();
+    let doc = json(&run.stdout);
+    let new = doc["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "units/product=NEW")
+        .expect("the new product is forecast");
+    let mean = numbers(&new["forecast"]);
+    // Ten a month since launch: not diluted by two years of zeros before it existed.
+    assert!(
+        mean.iter().all(|&v| (v - 10.0).abs() < 1.0),
+        "{} {mean:?}",
+        new["model"]
     );
 }

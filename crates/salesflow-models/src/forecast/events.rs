@@ -66,6 +66,14 @@ pub fn fit_ets_with_events(
     let qr = Qr::new(columns, n, k).map_err(|collinear| ModelError::Collinear {
         column: events.names[collinear.0].clone(),
     })?;
+    // The effects add, so the models do too: an additive error (and with it, under the
+    // usual restriction, no multiplicative season) unless the caller fixed the error type.
+    // Multiplicative models would also fail as soon as `y − Xβ` touches zero.
+    let mut options = options.clone();
+    if options.pattern.error.is_none() {
+        options.pattern.error = Some(super::ets::ErrorType::Additive);
+    }
+    let options = &options;
     let scale = y.iter().map(|v| v.abs()).sum::<f64>() / n as f64;
     let mut beta = vec![0.0; k];
     let mut spec = None;

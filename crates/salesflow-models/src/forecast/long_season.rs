@@ -7,6 +7,7 @@
 use super::Forecast;
 use super::ets::initial::classical_seasonal;
 use super::ets::{AutoEtsOptions, EtsFit, Season, SpecPattern, auto_ets};
+use super::events::{Events, fit_ets_with_events};
 use crate::ModelError;
 
 /// Season lengths above this go through [`deseasonalised_ets`] (R's limit for seasonal ETS).
@@ -20,10 +21,18 @@ pub(crate) struct DeseasonalisedEts {
     pub multiplicative: bool,
     /// Observations fitted (the position of the first forecast in the season).
     pub n: usize,
+    /// Effects of the known events on the adjusted series, when events were given.
+    pub effects: Vec<(String, f64)>,
 }
 
-/// Fits the long-season model: needs two full seasons.
-pub(crate) fn deseasonalised_ets(y: &[f64], m: usize) -> Result<DeseasonalisedEts, ModelError> {
+/// Fits the long-season model: needs two full seasons. Known events, when given, are
+/// regressors of the ETS model of the adjusted series (in its units: effects scaled by the
+/// index when the index is multiplicative).
+pub(crate) fn deseasonalised_ets(
+    y: &[f64],
+    m: usize,
+    events: Option<&Events>,
+) -> Result<DeseasonalisedEts, ModelError> {
     if y.len() < 2 * m {
         return Err(ModelError::SeriesTooShort {
             model: format!("a seasonal index of {m} periods"),
@@ -50,21 +59,38 @@ pub(crate) fn deseasonalised_ets(y: &[f64], m: usize) -> Result<DeseasonalisedEt
         },
         ..AutoEtsOptions::new(1)
     };
-    let fit = auto_ets(&adjusted, &options)?;
+    let (fit, effects) = match events.filter(|e| !e.names.is_empty()) {
+        Some(events) => {
+            let fit = fit_ets_with_events(&adjusted, events, &options)?;
+            (fit.ets, fit.effects)
+        }
+        None => (auto_ets(&adjusted, &options)?, Vec::new()),
+    };
     Ok(DeseasonalisedEts {
         fit,
         index,
         multiplicative,
         n: y.len(),
+        effects,
     })
 }
 
 impl DeseasonalisedEts {
-    /// The ETS forecast of the adjusted series with the season put back (the interval too).
-    pub(crate) fn forecast(&self, horizon: usize, level: f64) -> Forecast {
+    /// The ETS forecast of the adjusted series, plus the effects of the events in `future`
+    /// (one row per event), with the season put back (the interval too).
+    pub(crate) fn forecast(&self, future: &[Vec<f64>], horizon: usize, level: f64) -> Forecast {
         let mut forecast = self.fit.forecast(horizon, level);
         let m = self.index.len();
         for h in 0..horizon {
+            let effect: f64 = self
+                .effects
+                .iter()
+                .zip(future)
+                .map(|((_, beta), column)| beta * column.get(h).copied().unwrap_or(0.0))
+                .sum();
+            forecast.mean[h] += effect;
+            forecast.lower[h] += effect;
+            forecast.upper[h] += effect;
             let s = self.index[(self.n + h) % m];
             for v in [
                 &mut forecast.mean[h],
@@ -79,7 +105,16 @@ impl DeseasonalisedEts {
 
     /// E.g. `ETS(A,Ad,N) + seasonal index (52)`.
     pub(crate) fn name(&self) -> String {
-        format!("{} + seasonal index ({})", self.fit.spec, self.index.len())
+        let events = if self.effects.is_empty() {
+            ""
+        } else {
+            " + events"
+        };
+        format!(
+            "{} + seasonal index ({}){events}",
+            self.fit.spec,
+            self.index.len()
+        )
     }
 }
 
@@ -102,8 +137,8 @@ mod tests {
     #[test]
     fn a_yearly_pattern_in_weekly_data_is_forecast_and_beats_plain_ets() {
         let y = weekly();
-        let model = deseasonalised_ets(&y, 52).unwrap();
-        let forecast = model.forecast(52, 0.95);
+        let model = deseasonalised_ets(&y, 52, None).unwrap();
+        let forecast = model.forecast(&[], 52, 0.95);
         // Week 0 of the next year is the peak, week 26 the trough.
         assert!(
             forecast.mean[0] > 1.8 * forecast.mean[26],
@@ -112,7 +147,9 @@ mod tests {
         );
         assert!(model.name().ends_with("+ seasonal index (52)"));
         let seasonal = rolling_origin(&y, 52, 13, 3, 13, |train, h| {
-            Ok(deseasonalised_ets(train, 52)?.forecast(h, 0.95).mean)
+            Ok(deseasonalised_ets(train, 52, None)?
+                .forecast(&[], h, 0.95)
+                .mean)
         })
         .unwrap();
         let plain = rolling_origin(&y, 52, 13, 3, 13, |train, h| {
@@ -127,6 +164,32 @@ mod tests {
             seasonal.mase,
             plain.mase
         );
-        assert!(deseasonalised_ets(&y[..90], 52).is_err());
+        assert!(deseasonalised_ets(&y[..90], 52, None).is_err());
+    }
+
+    #[test]
+    fn events_ride_along_with_the_seasonal_index() {
+        let mut y = weekly();
+        let promo: Vec<f64> = (0..y.len()).map(|t| f64::from(t % 9 == 4)).collect();
+        for (v, p) in y.iter_mut().zip(&promo) {
+            *v += 300.0 * p;
+        }
+        let events = Events {
+            names: vec!["promo".into()],
+            history: vec![promo],
+            future: vec![vec![1.0, 0.0]],
+        };
+        let model = deseasonalised_ets(&y, 52, Some(&events)).unwrap();
+        assert!(
+            model.name().ends_with("+ seasonal index (52) + events"),
+            "{}",
+            model.name()
+        );
+        let with = model.forecast(&events.future, 2, 0.95);
+        let without = model.forecast(&[vec![0.0, 0.0]], 2, 0.95);
+        // Week 0 carries the promotion: about 300 more (scaled by that week's index).
+        let lift = with.mean[0] - without.mean[0];
+        assert!(lift > 150.0 && lift < 600.0, "lift {lift}");
+        assert_eq!(with.mean[1], without.mean[1]);
     }
 }

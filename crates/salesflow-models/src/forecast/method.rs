@@ -112,18 +112,18 @@ pub fn forecast_series_with_events(
             if non_negative && demand_pattern(y).0 >= INTERMITTENT_ADI {
                 return Ok(plain("SBA", croston(y, CrostonKind::Sba, horizon, level)?));
             }
-            // Seasons too long for seasonal ETS (weeks in a year): seasonal index + ETS, when
-            // there are two seasons to learn the index from and no events to take in.
+            // Seasons too long for seasonal ETS (weeks in a year): seasonal index + ETS (with
+            // the events, if any), when there are two seasons to learn the index from.
             if season_length > LONGEST_ETS_SEASON
                 && y.len() >= 2 * season_length
-                && events.is_none_or(|e| e.names.is_empty())
-                && let Ok(model) = deseasonalised_ets(y, season_length)
+                && let Ok(model) = deseasonalised_ets(y, season_length, events)
             {
+                let future = events.map_or(&[][..], |e| e.future.as_slice());
                 return Ok(SeriesForecast {
                     model: model.name(),
-                    forecast: model.forecast(horizon, level),
+                    forecast: model.forecast(future, horizon, level),
+                    effects: model.effects,
                     ets: Some(model.fit),
-                    effects: Vec::new(),
                 });
             }
             match ets(SpecPattern::default()) {

@@ -254,6 +254,14 @@ pub(crate) fn fit_ets_from(
     } else {
         season_length
     };
+    if spec.season != Season::None && y.len() <= m {
+        // The starting states need a season of data, and the model m − 1 seasonal states.
+        return Err(ModelError::SeriesTooShort {
+            model: spec.to_string(),
+            length: y.len(),
+            needed: m + 1,
+        });
+    }
     let bounds = options.bounds;
     let fixed = options.fixed.clone();
     let mut start: Vec<f64> = Vec::new();
