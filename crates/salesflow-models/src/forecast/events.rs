@@ -119,18 +119,23 @@ impl EtsWithEvents {
     /// [`Events::future`]).
     pub fn forecast(&self, future: &[Vec<f64>], horizon: usize, level: f64) -> Forecast {
         let mut forecast = self.ets.forecast(horizon, level);
-        for h in 0..horizon {
-            let effect: f64 = self
-                .effects
-                .iter()
-                .zip(future)
-                .map(|((_, beta), column)| beta * column.get(h).copied().unwrap_or(0.0))
-                .sum();
-            forecast.mean[h] += effect;
-            forecast.lower[h] += effect;
-            forecast.upper[h] += effect;
-        }
+        add_effects(&mut forecast, &self.effects, future);
         forecast
+    }
+}
+
+/// Adds `Σ β_k x_{k,h}` of the future events to each period of a forecast and its interval
+/// (a shift: β's own uncertainty is not added to the interval).
+pub(crate) fn add_effects(forecast: &mut Forecast, effects: &[(String, f64)], future: &[Vec<f64>]) {
+    for h in 0..forecast.mean.len() {
+        let effect: f64 = effects
+            .iter()
+            .zip(future)
+            .map(|((_, beta), column)| beta * column.get(h).copied().unwrap_or(0.0))
+            .sum();
+        forecast.mean[h] += effect;
+        forecast.lower[h] += effect;
+        forecast.upper[h] += effect;
     }
 }
 

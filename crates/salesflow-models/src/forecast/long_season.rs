@@ -7,7 +7,7 @@
 use super::Forecast;
 use super::ets::initial::classical_seasonal;
 use super::ets::{AutoEtsOptions, EtsFit, Season, SpecPattern, auto_ets};
-use super::events::{Events, fit_ets_with_events};
+use super::events::{Events, add_effects, fit_ets_with_events};
 use crate::ModelError;
 
 /// Season lengths above this go through [`deseasonalised_ets`] (R's limit for seasonal ETS).
@@ -80,17 +80,9 @@ impl DeseasonalisedEts {
     /// (one row per event), with the season put back (the interval too).
     pub(crate) fn forecast(&self, future: &[Vec<f64>], horizon: usize, level: f64) -> Forecast {
         let mut forecast = self.fit.forecast(horizon, level);
+        add_effects(&mut forecast, &self.effects, future);
         let m = self.index.len();
         for h in 0..horizon {
-            let effect: f64 = self
-                .effects
-                .iter()
-                .zip(future)
-                .map(|((_, beta), column)| beta * column.get(h).copied().unwrap_or(0.0))
-                .sum();
-            forecast.mean[h] += effect;
-            forecast.lower[h] += effect;
-            forecast.upper[h] += effect;
             let s = self.index[(self.n + h) % m];
             for v in [
                 &mut forecast.mean[h],
