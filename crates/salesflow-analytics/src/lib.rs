@@ -383,6 +383,7 @@ async fn sales_forecast(
         frequency: Frequency::Month,
         by_channel: true,
         products: 5,
+        keep_last_period: false,
     };
     let (series, _partial) = sales_series(dataset, series_options).await?;
     let months = series.first().map_or(0, |s| s.values.len());

@@ -274,6 +274,9 @@ pub struct SalesSeriesOptions {
     /// Also units per product (when there are order lines), at most this many products, the
     /// best-selling first; 0 for none.
     pub products: usize,
+    /// Keep the last period even when the data ends before its last day (it is complete, the
+    /// last day just had no sale — a shop closed on Sundays at weekly frequency).
+    pub keep_last_period: bool,
 }
 
 /// Revenue and order counts per period (purchases only: refunds and cancellations left out),
@@ -315,7 +318,8 @@ pub async fn sales_series(
         .map(|t| t.date_naive())
         .unwrap_or_default();
     let next_start = frequency.start_of(last + 1);
-    let partial = (end_date.succ_opt() != Some(next_start)).then_some(last);
+    let partial =
+        (!options.keep_last_period && end_date.succ_opt() != Some(next_start)).then_some(last);
     if partial.is_some() {
         last -= 1;
     }

@@ -69,6 +69,10 @@ pub struct Args {
     /// What a period missing from --series means: error (stop and name it) or zero.
     #[arg(long, default_value = "error", value_parser = parse_gaps)]
     fill_gaps: Gaps,
+    /// With --data: keep the last period although the data ends before its last day (by
+    /// default it is left out as incomplete; keep it when that day simply had no sale).
+    #[arg(long)]
+    keep_last_period: bool,
     /// With --data: forecast units for this many best-selling products (0: none).
     #[arg(long, default_value_t = 20)]
     products: usize,
@@ -150,6 +154,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
             frequency,
             by_channel: true,
             products: args.products,
+            keep_last_period: args.keep_last_period,
         };
         let (series, partial) = rt.block_on(sales_series(&dataset, options))?;
         (dataset, frequency, series, partial)
@@ -272,7 +277,7 @@ fn summary_text(panel: &PanelForecast, partial: Option<i64>) -> String {
     if let Some(p) = partial {
         let _ = writeln!(
             text,
-            "(the {} starting {} is left out: the data ends inside it)",
+            "(the {} starting {} is left out: the data ends inside it; --keep-last-period keeps it)",
             panel.frequency.name(),
             period_label(panel.frequency, p)
         );

@@ -247,6 +247,20 @@ fn a_data_folder_forecasts_revenue_orders_channels_and_products_from_complete_mo
         "{}",
         run.stdout
     );
+    let kept = salesflow(
+        dir.path(),
+        &[
+            "forecast",
+            "--data",
+            ".",
+            "--horizon",
+            "3",
+            "--keep-last-period",
+            "--json",
+        ],
+    );
+    kept.success();
+    assert_eq!(json(&kept.stdout)["series"][0]["dates"][0], "2024-02-01");
     salesflow(
         dir.path(),
         &[
