@@ -11,6 +11,7 @@ use salesflow_models::experiments::checks::{Correction, correct, sample_ratio};
 use salesflow_models::experiments::means::{bootstrap_mean_difference, welch_t};
 use salesflow_models::experiments::power::sample_size;
 use salesflow_models::experiments::proportions::{Conversions, fisher_exact, two_proportions};
+use salesflow_models::experiments::sequential::log_likelihood_ratio;
 use serde_json::{Value, json};
 
 /// How to evaluate.
@@ -22,6 +23,10 @@ pub struct TestSettings {
     pub confidence: f64,
     /// Planned split of the arms in name order (default: equal).
     pub split: Option<Vec<f64>>,
+    /// The smallest difference in conversion rate worth detecting (0.01 = one point), fixed
+    /// before the test ran: when given, each variant also gets the mSPRT's always-valid
+    /// p-value with mixing standard deviation τ = this difference.
+    pub sequential_mde: Option<f64>,
 }
 
 impl Default for TestSettings {
@@ -30,6 +35,7 @@ impl Default for TestSettings {
             control: "control".into(),
             confidence: 0.95,
             split: None,
+            sequential_mde: None,
         }
     }
 }
@@ -86,6 +92,22 @@ fn chance(p: f64) -> String {
 /// A difference of rates in percentage points, signed (`+1.5`).
 pub fn points(x: f64) -> String {
     format!("{:+.1}", 100.0 * x)
+}
+
+/// The mSPRT's always-valid p-value (Johari et al. 2017) for a difference in conversion at
+/// the last look: pairs = the smaller arm, per-pair variance `p_c(1−p_c) + p_v(1−p_v)`,
+/// normal mixing with standard deviation `mde` around 0. Only the last look is known (the
+/// table has no times), and `1/Λ` there is at least the running minimum over looks, so the
+/// p-value stays valid whenever and however often the test was watched. `None` without
+/// variance (both rates 0 or 1).
+pub fn always_valid_p_value(variant: Conversions, control: Conversions, mde: f64) -> Option<f64> {
+    let (pv, pc) = (variant.rate(), control.rate());
+    let v = pc * (1.0 - pc) + pv * (1.0 - pv);
+    let pairs = variant.n.min(control.n) as f64;
+    (v > 0.0 && pairs > 0.0 && mde > 0.0).then(|| {
+        let log_lambda = log_likelihood_ratio(pairs, pv - pc, v, mde * mde, 0.0);
+        (-log_lambda).exp().min(1.0)
+    })
 }
 
 /// Every variant of one experiment against its control. The outer error is a model failure;
@@ -206,6 +228,16 @@ pub fn evaluate(
                 100.0 * (hi - 1.0)
             ));
         }
+        let sequential = args
+            .sequential_mde
+            .and_then(|mde| always_valid_p_value(*vc, c, mde));
+        if let (Some(p), Some(mde)) = (sequential, args.sequential_mde) {
+            text.push_str(&format!(
+                "\n    always-valid p (mSPRT, τ = {} points) {}: safe however often the test was looked at",
+                format_args!("{:.1}", 100.0 * mde),
+                eq(p)
+            ));
+        }
         text.push_str(&format!(
             "\n    P({} better) = {}; expected loss if shipped {} points, if not {} points",
             v.variant,
@@ -289,6 +321,9 @@ pub fn evaluate(
             "p_value": test.p_pooled,
             "p_value_adjusted_holm": p_adj,
             "p_value_fisher": fisher.p_two_sided,
+            "p_value_always_valid": args
+                .sequential_mde
+                .and_then(|mde| always_valid_p_value(*vc, c, mde)),
             "prob_better": bayes.prob_variant_better,
             "expected_loss_if_shipped": bayes.expected_loss_variant,
             "expected_loss_if_not": bayes.expected_loss_control,

@@ -70,6 +70,11 @@ pub struct Args {
     /// Confidence level of the intervals (significance = 1 - confidence).
     #[arg(long, default_value_t = 0.95)]
     confidence: f64,
+    /// The smallest difference in conversion worth detecting, in rate points (0.01 = one
+    /// point), fixed before the test started: adds the mSPRT's always-valid p-value, which
+    /// stays valid however often the results were looked at while the test ran.
+    #[arg(long, value_name = "POINTS")]
+    sequential_mde: Option<f64>,
     /// Planned split of the arms in name order, e.g. 50,50 (default: equal).
     #[arg(long, value_delimiter = ',', value_name = "SHARES")]
     split: Option<Vec<f64>>,
@@ -84,11 +89,19 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     if let Some(Command::Plan(plan)) = args.command {
         return run_plan(plan);
     }
+    if let Some(mde) = args.sequential_mde
+        && !(mde > 0.0 && mde < 1.0)
+    {
+        bail!(UsageError(format!(
+            "--sequential-mde {mde} must be a difference in rate between 0 and 1, e.g. 0.01 for one point"
+        )));
+    }
     let usage = |e: salesflow_models::ModelError| UsageError(e.to_string());
     let settings = TestSettings {
         control: args.control.clone(),
         confidence: args.confidence,
         split: args.split.clone(),
+        sequential_mde: args.sequential_mde,
     };
     let analyse = |name: &str, group: &[&Arm]| -> Result<ExperimentReport> {
         Ok(evaluate(name, group, &settings)

@@ -113,6 +113,56 @@ fn counts_alone_give_the_statsmodels_numbers() {
     .stderr_has("CONVERTED/CUSTOMERS");
 }
 
+/// With the MDE fixed in advance, the mSPRT's always-valid p-value (Johari et al. 2017) at the
+/// last look: Λ = √(v/(v + nτ²)) exp(n²τ²d²/(2v(v + nτ²))), v = Σ p(1−p), τ = MDE; the value
+/// computed by hand in Python is 0.0018561318311694304 — larger than the fixed-horizon z-test's,
+/// the price of being allowed to peek.
+#[test]
+fn a_sequential_mde_adds_the_always_valid_p_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "abtest",
+        "--counts",
+        "control=400/10000",
+        "--counts",
+        "variant=520/10000",
+        "--sequential-mde",
+        "0.01",
+    ];
+    let run = salesflow(dir.path(), &[&args[..], &["--json"]].concat());
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let variant = &out[0]["variants"][0];
+    let always_valid = variant["p_value_always_valid"].as_f64().unwrap();
+    assert!(
+        (always_valid / 0.0018561318311694304 - 1.0).abs() < 1e-9,
+        "{always_valid}"
+    );
+    assert!(always_valid > variant["p_value"].as_f64().unwrap());
+    let text = salesflow(dir.path(), &args);
+    text.success();
+    assert!(
+        text.stdout
+            .contains("always-valid p (mSPRT, τ = 1.0 points) = 0.0019"),
+        "{}",
+        text.stdout
+    );
+    salesflow(
+        dir.path(),
+        &[
+            "abtest",
+            "--counts",
+            "a=1/10",
+            "--counts",
+            "control=2/10",
+            "--sequential-mde",
+            "2",
+        ],
+    )
+    .bad_input()
+    .stderr_has("--sequential-mde");
+}
+
 #[test]
 fn abtest_bad_input_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
