@@ -105,50 +105,41 @@ impl PanelForecast {
     }
 }
 
-/// Each series' event columns from the calendar: the events that concern it (its own and
-/// those without a series), over its history and the horizon; events that never happen in the
-/// history are left out and named.
-fn series_events(
+/// Each series' event columns from the calendar rows that concern it (its own and those
+/// without a series), over its history and the horizon, in one pass; events that never happen
+/// in the history are left out and named.
+fn series_events<'a>(
     series: &Series,
-    calendar: &[CalendarEvent],
+    rows: impl Iterator<Item = &'a CalendarEvent>,
     horizon: usize,
 ) -> (Option<Events>, Vec<String>) {
-    let first = series.first_period;
     let n = series.values.len() as i64;
-    let mut names: Vec<&str> = calendar
-        .iter()
-        .filter(|e| e.series.as_deref().is_none_or(|s| s == series.id))
-        .map(|e| e.event.as_str())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    let mut columns: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>)> = Default::default();
+    for e in rows {
+        let (history, future) = columns
+            .entry(e.event.as_str())
+            .or_insert_with(|| (vec![0.0; n as usize], vec![0.0; horizon]));
+        let offset = e.period - series.first_period;
+        if (0..n).contains(&offset) {
+            history[offset as usize] += e.value;
+        } else if (n..n + horizon as i64).contains(&offset) {
+            future[(offset - n) as usize] += e.value;
+        }
+    }
     let mut events = Events {
         names: Vec::new(),
         history: Vec::new(),
         future: Vec::new(),
     };
     let mut unseen = Vec::new();
-    for name in names {
-        let mut history = vec![0.0; n as usize];
-        let mut future = vec![0.0; horizon];
-        for e in calendar
-            .iter()
-            .filter(|e| e.event == name && e.series.as_deref().is_none_or(|s| s == series.id))
-        {
-            let offset = e.period - first;
-            if (0..n).contains(&offset) {
-                history[offset as usize] += e.value;
-            } else if (n..n + horizon as i64).contains(&offset) {
-                future[(offset - n) as usize] += e.value;
-            }
-        }
+    for (name, (history, future)) in columns {
         if history.iter().all(|&v| v == 0.0) {
             unseen.push(name.to_string());
-            continue;
+        } else {
+            events.names.push(name.to_string());
+            events.history.push(history);
+            events.future.push(future);
         }
-        events.names.push(name.to_string());
-        events.history.push(history);
-        events.future.push(future);
     }
     ((!events.names.is_empty()).then_some(events), unseen)
 }
@@ -188,9 +179,21 @@ pub fn forecast_with_calendar(
     let (events, unseen): (Vec<Option<Events>>, Vec<Vec<String>>) = if calendar.is_empty() {
         (Vec::new(), vec![Vec::new(); series.len()])
     } else {
+        // The calendar grouped once by series, not scanned again for every series.
+        let mut own: std::collections::HashMap<&str, Vec<&CalendarEvent>> = Default::default();
+        let mut everyone = Vec::new();
+        for e in calendar {
+            match e.series.as_deref() {
+                Some(id) => own.entry(id).or_default().push(e),
+                None => everyone.push(e),
+            }
+        }
         series
             .iter()
-            .map(|s| series_events(s, calendar, settings.horizon))
+            .map(|s| {
+                let mine = own.get(s.id.as_str()).into_iter().flatten();
+                series_events(s, everyone.iter().chain(mine).copied(), settings.horizon)
+            })
             .unzip()
     };
     let results = forecast_panel(&values, &events, &options, &|| progress.advance(1));

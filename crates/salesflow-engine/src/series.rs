@@ -298,21 +298,39 @@ pub async fn sales_series(
     let purchase = purchase_predicate();
     let frequency = options.frequency;
     let period = frequency.period_sql("ordered_at");
-    let bounds = dataset
+    // One pass over the orders gives every period's revenue and count per channel, and from
+    // them the totals and the history's bounds (four scans before: bounds, totals, channels).
+    let rows = dataset
         .sql(&format!(
-            "SELECT MIN({period}), MAX({period}), CAST(MAX(to_unixtime(ordered_at)) AS DOUBLE) \
-             FROM orders WHERE {purchase}"
+            "SELECT COALESCE(channel, '(none)'), {period} AS p, COALESCE(SUM(amount), 0), \
+             COUNT(*), CAST(MAX(to_unixtime(ordered_at)) AS DOUBLE) \
+             FROM orders WHERE {purchase} GROUP BY 1, 2"
         ))
         .await?;
-    let Some(batch) = bounds
-        .iter()
-        .find(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
-    else {
+    let mut by_channel: Vec<(String, i64, f64, f64)> = Vec::new();
+    let mut end_seconds = f64::NEG_INFINITY;
+    for batch in &rows {
+        let channel = batch.column(0).as_string_view();
+        let p = batch.column(1).as_primitive::<Int64Type>();
+        let revenue = batch.column(2).as_primitive::<Float64Type>();
+        let count = batch.column(3).as_primitive::<Int64Type>();
+        let latest = batch.column(4).as_primitive::<Float64Type>();
+        for row in 0..batch.num_rows() {
+            end_seconds = end_seconds.max(latest.value(row));
+            by_channel.push((
+                channel.value(row).to_owned(),
+                p.value(row),
+                revenue.value(row),
+                count.value(row) as f64,
+            ));
+        }
+    }
+    let (Some(first), Some(mut last)) = (
+        by_channel.iter().map(|r| r.1).min(),
+        by_channel.iter().map(|r| r.1).max(),
+    ) else {
         return Ok((Vec::new(), None));
     };
-    let first = batch.column(0).as_primitive::<Int64Type>().value(0);
-    let mut last = batch.column(1).as_primitive::<Int64Type>().value(0);
-    let end_seconds = batch.column(2).as_primitive::<Float64Type>().value(0);
     // The data ends inside its last period unless its last day is that period's last day.
     let end_date = chrono::DateTime::from_timestamp(end_seconds as i64, 0)
         .map(|t| t.date_naive())
@@ -333,39 +351,12 @@ pub async fn sales_series(
             out.entry(name).or_insert_with(|| vec![0.0; length])[(p - first) as usize] += value;
         }
     };
-    let totals = dataset
-        .sql(&format!(
-            "SELECT {period} AS p, COALESCE(SUM(amount), 0), COUNT(*) FROM orders WHERE {purchase} \
-             GROUP BY 1"
-        ))
-        .await?;
-    for batch in &totals {
-        let p = batch.column(0).as_primitive::<Int64Type>();
-        let revenue = batch.column(1).as_primitive::<Float64Type>();
-        let count = batch.column(2).as_primitive::<Int64Type>();
-        for row in 0..batch.num_rows() {
-            add("revenue".into(), p.value(row), revenue.value(row));
-            add("orders".into(), p.value(row), count.value(row) as f64);
-        }
-    }
-    if options.by_channel && orders.has_values("channel") {
-        let rows = dataset
-            .sql(&format!(
-                "SELECT COALESCE(channel, '(none)'), {period} AS p, COALESCE(SUM(amount), 0) \
-                 FROM orders WHERE {purchase} GROUP BY 1, 2"
-            ))
-            .await?;
-        for batch in &rows {
-            let channel = batch.column(0).as_string_view();
-            let p = batch.column(1).as_primitive::<Int64Type>();
-            let revenue = batch.column(2).as_primitive::<Float64Type>();
-            for row in 0..batch.num_rows() {
-                add(
-                    format!("revenue/channel={}", channel.value(row)),
-                    p.value(row),
-                    revenue.value(row),
-                );
-            }
+    let channels = options.by_channel && orders.has_values("channel");
+    for (channel, p, revenue, count) in by_channel {
+        add("revenue".into(), p, revenue);
+        add("orders".into(), p, count);
+        if channels {
+            add(format!("revenue/channel={channel}"), p, revenue);
         }
     }
     if options.products > 0 && dataset.table(TableKind::OrderLines).is_some() {

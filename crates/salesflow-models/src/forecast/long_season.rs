@@ -10,9 +10,6 @@ use super::ets::{AutoEtsOptions, EtsFit, Season, SpecPattern, auto_ets};
 use super::events::{Events, add_effects, fit_ets_with_events};
 use crate::ModelError;
 
-/// Season lengths above this go through [`deseasonalised_ets`] (R's limit for seasonal ETS).
-pub(crate) const LONGEST_ETS_SEASON: usize = 24;
-
 /// An ETS fit of the seasonally adjusted series with the seasonal index to put back.
 pub(crate) struct DeseasonalisedEts {
     pub fit: EtsFit,

@@ -3,9 +3,9 @@
 
 use super::baseline::{drift, naive, seasonal_naive};
 use super::croston::{CrostonKind, croston, demand_pattern};
-use super::ets::{AutoEtsOptions, EtsFit, SpecPattern, auto_ets};
+use super::ets::{AutoEtsOptions, EtsFit, MAX_SEASON_LENGTH, SpecPattern, auto_ets};
 use super::events::{Events, fit_ets_with_events};
-use super::long_season::{LONGEST_ETS_SEASON, deseasonalised_ets};
+use super::long_season::deseasonalised_ets;
 use super::{Forecast, check_series};
 use crate::ModelError;
 
@@ -114,7 +114,7 @@ pub fn forecast_series_with_events(
             }
             // Seasons too long for seasonal ETS (weeks in a year): seasonal index + ETS (with
             // the events, if any), when there are two seasons to learn the index from.
-            if season_length > LONGEST_ETS_SEASON
+            if season_length > MAX_SEASON_LENGTH
                 && y.len() >= 2 * season_length
                 && let Ok(model) = deseasonalised_ets(y, season_length, events)
             {

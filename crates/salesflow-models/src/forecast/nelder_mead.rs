@@ -51,7 +51,7 @@ pub(crate) fn minimize(
     let mut second = vec![0.0; n];
     let mut worst_point = vec![0.0; n];
     // Column sums of the vertices, kept up to date as vertices are replaced, so the centroid
-    // costs O(n) a step instead of O(n²) (with 17 parameters that was a fifth of the fit).
+    // costs O(n) a step instead of O(n²) (perf put the simplex bookkeeping, this sum included, at a fifth of the ETS fit).
     let mut total = vec![0.0; n];
     let sum_columns = |points: &[f64], total: &mut [f64]| {
         total.iter_mut().for_each(|t| *t = 0.0);

@@ -54,7 +54,7 @@ impl AutoEtsOptions {
         let m = self.season_length;
         // Seasonal models need m in 2..=24 (R: higher frequencies have too many states) and
         // more than one season of data.
-        let seasonal_possible = (2..=24).contains(&m) && y.len() > m;
+        let seasonal_possible = (2..=super::MAX_SEASON_LENGTH).contains(&m) && y.len() > m;
         let errors: Vec<ErrorType> = match self.pattern.error {
             Some(e) => vec![e],
             None if positive => vec![ErrorType::Additive, ErrorType::Multiplicative],
@@ -116,8 +116,9 @@ impl AutoEtsOptions {
 
 /// Fits every candidate and keeps the lowest AICc: every candidate first with the loose
 /// `screen` options, then the best `finalists` refined with `fit` from where screening left
-/// them (on the bench panel this is 3x fewer likelihood evaluations than fitting every
-/// candidate tightly, for the same chosen models and AICc to within 0.05). Candidates that
+/// them (on the first 100 series of bench/forecast this took 1.6 s instead of 8.7 s for
+/// fitting every candidate tightly, with the chosen models' AICc 0.08 higher on average;
+/// machine shared, an ad-hoc timing loop). Candidates that
 /// cannot be fitted (too few observations for their states, no finite likelihood) are
 /// skipped; an error only when none fits, naming the last failure.
 pub fn auto_ets(y: &[f64], options: &AutoEtsOptions) -> Result<EtsFit, ModelError> {

@@ -239,7 +239,7 @@ pub(crate) fn fit_ets_from(
     }
     let m = if spec.season == Season::None {
         1
-    } else if season_length > 24 {
+    } else if season_length > super::MAX_SEASON_LENGTH {
         return Err(ModelError::InvalidParameter {
             name: "season_length",
             value: season_length as f64,

@@ -20,6 +20,10 @@ pub use recursion::{Smoothing, States};
 use crate::ModelError;
 use std::fmt;
 
+/// The longest season seasonal ETS takes (R's limit): one state per period, and beyond 24
+/// neither the data to estimate them nor a likelihood surface Nelder–Mead can search.
+pub(crate) const MAX_SEASON_LENGTH: usize = 24;
+
 /// How the error enters an observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorType {
