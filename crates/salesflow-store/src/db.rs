@@ -1,0 +1,176 @@
+//! Connecting to the database, applying the migrations, and the few things the two dialects
+//! spell differently.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, SqlSafeStr};
+
+use crate::error::{ErrorCode, Result, StoreError};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The embedded default.
+    Sqlite,
+    /// PostgreSQL 12 or later.
+    Postgres,
+}
+
+impl Dialect {
+    /// The expression reading custom field `name` (already validated) of a row as text or a
+    /// number, to compare and sort on.
+    pub(crate) fn custom_field(self, name: &str, numeric: bool) -> String {
+        // Names of custom fields are checked against `[a-z][a-z0-9_]*` when defined, so they
+        // can be spliced into the JSON path without quoting games.
+        match (self, numeric) {
+            (Dialect::Sqlite, _) => format!("json_extract(custom_fields, '$.{name}')"),
+            (Dialect::Postgres, false) => format!("(custom_fields::jsonb ->> '{name}')"),
+            (Dialect::Postgres, true) => {
+                format!("((custom_fields::jsonb ->> '{name}')::double precision)")
+            }
+        }
+    }
+
+    /// Case-insensitive substring match of `expression` against a bound pattern.
+    pub(crate) fn contains(self, expression: &str, placeholder: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{expression} LIKE {placeholder} ESCAPE '\\'"),
+            Dialect::Postgres => format!("{expression} ILIKE {placeholder} ESCAPE '\\'"),
+        }
+    }
+}
+
+/// The migrations, embedded in the binary so a fresh database needs nothing beside it.
+fn migrator() -> Migrator {
+    let migrations = vec![Migration::new(
+        1,
+        Cow::Borrowed("crm"),
+        MigrationType::Simple,
+        include_str!("../migrations/0001_crm.sql").into_sql_str(),
+        false,
+    )];
+    Migrator::with_migrations(migrations)
+}
+
+/// Opens a pool on `url` (`sqlite://FILE`, `sqlite::memory:`, `postgres://...`), creating a
+/// SQLite file when missing, and applies the migrations.
+pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect)> {
+    install_default_drivers();
+    let (url, dialect) = normalise_url(url)?;
+    let max_connections = match dialect {
+        // One writer at a time anyway; readers share the WAL.
+        Dialect::Sqlite => 4,
+        Dialect::Postgres => 16,
+    };
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = AnyPoolOptions::new()
+        .max_connections(if in_memory { 1 } else { max_connections })
+        .acquire_timeout(Duration::from_secs(30))
+        // An in-memory database lives as long as its one connection.
+        .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+        .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    // WAL lets readers go on while an import writes; NORMAL sync is durable
+                    // in WAL mode except for the last commits on power loss.
+                    connection
+                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(|error| {
+            StoreError::new(
+                ErrorCode::Database,
+                format!("cannot open the database {url:?}: {error}"),
+            )
+        })?;
+    migrator().run(&pool).await?;
+    Ok((pool, dialect))
+}
+
+/// Works out the dialect, and asks SQLite to create a missing file.
+fn normalise_url(url: &str) -> Result<(String, Dialect)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_string(), Dialect::Postgres));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let url = if rest.contains("mode=") || rest.contains(":memory:") {
+            url.to_string()
+        } else if rest.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        return Ok((url, Dialect::Sqlite));
+    }
+    Err(StoreError::new(
+        ErrorCode::InvalidValue,
+        format!(
+            "unsupported database URL {url:?}: use sqlite://FILE (the default, e.g. sqlite://salesflow.db) or postgres://USER:PASSWORD@HOST/DB"
+        ),
+    )
+    .with_field("db"))
+}
+
+/// Now, as the RFC 3339 UTC text the store keeps moments in (microseconds, so rows written
+/// in one burst still sort by time).
+pub(crate) fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
+/// A new id: 48 bits of milliseconds then 80 random bits, as 32 hex digits, so ids sort by
+/// creation time (cursor pages and indexes stay append-friendly).
+pub(crate) fn new_id() -> String {
+    let millis = chrono::Utc::now().timestamp_millis() as u64 & 0xffff_ffff_ffff;
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).expect("the operating system's random source failed");
+    format!("{millis:012x}{}", hex(&random))
+}
+
+/// `bytes` as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_differ() {
+        let first = new_id();
+        std::thread::sleep(Duration::from_millis(2));
+        let second = new_id();
+        assert_eq!(first.len(), 32);
+        assert!(first < second);
+        assert_ne!(new_id(), new_id());
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            normalise_url("sqlite://crm.db").unwrap(),
+            ("sqlite://crm.db?mode=rwc".to_string(), Dialect::Sqlite)
+        );
+        assert_eq!(
+            normalise_url("postgres://u:p@h/db").unwrap().1,
+            Dialect::Postgres
+        );
+        let error = normalise_url("mysql://x").unwrap_err();
+        assert_eq!(error.field(), Some("db"));
+    }
+}

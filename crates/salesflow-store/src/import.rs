@@ -1,0 +1,1444 @@
+//! Importing CSV files into the CRM: columns mapped to fields (by a map, or suggested from the
+//! header), every cell validated with its line and column named, duplicates found within the
+//! file and against the database, references resolved by id or natural key (a customer's
+//! `external_id`, a stage's name, a user's e-mail) — and then all of it written in one
+//! transaction, or nothing at all. A completed import can be undone: created rows carry the
+//! import's id, and updated rows' prior state is kept.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use salesflow_core::progress::Progress;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::Store;
+use crate::auth::{Actor, Role, Scope};
+use crate::custom_fields::CustomFieldDef;
+use crate::db::{new_id, now};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::records::{
+    Params, Stored, decode, record_stage_change, select_list, spec_of, write_update,
+};
+use crate::schema::{self, EntitySpec, FieldKind};
+use crate::value::{SqlValue, from_text};
+
+/// What to do with a row whose key matches an existing record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportMode {
+    /// Only create; a row matching an existing record is an error.
+    Create,
+    /// Only update; a row matching nothing is an error.
+    Update,
+    /// Update what matches, create the rest.
+    Upsert,
+}
+
+impl ImportMode {
+    /// The mode of this name.
+    pub fn parse(name: &str) -> Result<ImportMode> {
+        match name {
+            "create" => Ok(ImportMode::Create),
+            "update" => Ok(ImportMode::Update),
+            "upsert" => Ok(ImportMode::Upsert),
+            _ => Err(StoreError::new(
+                ErrorCode::InvalidValue,
+                format!("unknown import mode {name:?}: use create, update or upsert"),
+            )
+            .with_field("mode")),
+        }
+    }
+}
+
+/// How to import a file.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The entity (`customers`, `companies`, `deals`, `orders`, ...).
+    pub entity: String,
+    /// Create, update or upsert.
+    pub mode: ImportMode,
+    /// The field that identifies a record (default: the entity's natural key, e.g. a
+    /// customer's e-mail, else `external_id`).
+    pub key: Option<String>,
+    /// File column → field (`custom_fields.x` for a custom field); columns not named here
+    /// are matched by the suggestions.
+    pub mapping: HashMap<String, String>,
+    /// Validate and report without writing.
+    pub dry_run: bool,
+    /// The field delimiter.
+    pub delimiter: u8,
+    /// The file's name, for the report and the import record.
+    pub source: String,
+}
+
+impl ImportOptions {
+    /// Options for `entity` with the defaults: create, suggested mapping, commas.
+    pub fn new(entity: &str, source: &str) -> ImportOptions {
+        ImportOptions {
+            entity: entity.to_string(),
+            mode: ImportMode::Create,
+            key: None,
+            mapping: HashMap::new(),
+            dry_run: false,
+            delimiter: b',',
+            source: source.to_string(),
+        }
+    }
+}
+
+/// How one column of the file was used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnMapping {
+    /// The file's header.
+    pub column: String,
+    /// The field it fills, `None` when ignored.
+    pub field: Option<String>,
+    /// `map` (given), `suggested` (matched by name) or `ignored`.
+    pub how: &'static str,
+}
+
+/// A row that cannot be imported.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    /// Line in the file (1 is the header).
+    pub line: u64,
+    /// The file's column, when one cell is at fault.
+    pub column: Option<String>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// The import's id, to undo it (`None` for a dry run or a rejected file).
+    pub import_id: Option<String>,
+    /// The entity.
+    pub entity: String,
+    /// Data rows read.
+    pub rows: u64,
+    /// Records created (or that would be).
+    pub created: u64,
+    /// Records updated (or that would be).
+    pub updated: u64,
+    /// Rows that matched a record and changed nothing.
+    pub unchanged: u64,
+    /// How the columns were used.
+    pub columns: Vec<ColumnMapping>,
+    /// Rows in error (the first 1,000; `error_count` has them all).
+    pub errors: Vec<RowError>,
+    /// Rows in error.
+    pub error_count: u64,
+    /// Whether nothing was written because it was a dry run.
+    pub dry_run: bool,
+    /// Whether the database was changed.
+    pub committed: bool,
+}
+
+const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// Column names people use for our fields, beyond the field names themselves.
+fn aliases(field: &str) -> &'static [&'static str] {
+    match field {
+        "email" => &["e_mail", "email_address", "mail"],
+        "name" => &[
+            "full_name",
+            "customer_name",
+            "company_name",
+            "deal_name",
+            "title",
+            "product_name",
+        ],
+        "phone" => &["phone_number", "telephone", "mobile"],
+        "domain" => &["website", "web", "url"],
+        "external_id" => &[
+            "customer_id",
+            "company_id",
+            "deal_id",
+            "order_id",
+            "ref",
+            "reference",
+        ],
+        "company_id" => &["company", "account", "account_id"],
+        "customer_id" => &["customer", "contact", "contact_id", "client_id"],
+        "owner_id" => &["owner", "owner_email", "assigned_to", "sales_rep"],
+        "stage_id" => &["stage", "deal_stage", "status_stage"],
+        "pipeline_id" => &["pipeline"],
+        "amount" => &["value", "deal_value", "total", "revenue", "price_total"],
+        "ordered_at" => &[
+            "order_date",
+            "date",
+            "created",
+            "purchase_date",
+            "timestamp",
+        ],
+        "expected_close" => &["close_date", "expected_close_date"],
+        "employees" => &["employee_count", "headcount", "size"],
+        "product_id" => &["product", "sku"],
+        "order_id" => &["order"],
+        "unit_price" => &["price"],
+        _ => &[],
+    }
+}
+
+fn normalise_header(header: &str) -> String {
+    let mut out = String::new();
+    for c in header.trim().chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// The field each header fills: given mappings first, then the field of that name, then an
+/// alias, then a custom field of that name. A field is filled by one column at most.
+pub fn suggest_mapping(
+    spec: &EntitySpec,
+    definitions: &[CustomFieldDef],
+    headers: &[String],
+    given: &HashMap<String, String>,
+) -> Result<Vec<ColumnMapping>> {
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut result: Vec<ColumnMapping> = headers
+        .iter()
+        .map(|column| ColumnMapping {
+            column: column.clone(),
+            field: None,
+            how: "ignored",
+        })
+        .collect();
+    let known = |field: &str| {
+        spec.field(field).is_some()
+            || field
+                .strip_prefix("custom_fields.")
+                .is_some_and(|name| definitions.iter().any(|d| d.name == name))
+    };
+    for (column, field) in given {
+        let Some(index) = headers.iter().position(|h| h == column) else {
+            return Err(StoreError::new(
+                ErrorCode::InvalidValue,
+                format!("the map names column {column:?}, which the file does not have (its columns: {})", headers.join(", ")),
+            )
+            .with_field("map"));
+        };
+        if !known(field) {
+            return Err(StoreError::new(
+                ErrorCode::UnknownField,
+                format!(
+                    "the map sends {column:?} to {field:?}, which {} do not have",
+                    spec.name
+                ),
+            )
+            .with_field("map"));
+        }
+        if !taken.insert(field.clone()) {
+            return Err(StoreError::new(
+                ErrorCode::InvalidValue,
+                format!("the map sends two columns to {field:?}"),
+            )
+            .with_field("map"));
+        }
+        result[index] = ColumnMapping {
+            column: column.clone(),
+            field: Some(field.clone()),
+            how: "map",
+        };
+    }
+    // Exact names first, so `email` wins over an alias elsewhere in the file.
+    for pass in 0..3 {
+        for (index, column) in headers.iter().enumerate() {
+            if result[index].field.is_some() || given.contains_key(column) {
+                continue;
+            }
+            let normalised = normalise_header(column);
+            let candidate = match pass {
+                0 => spec.field(&normalised).map(|f| f.name.to_string()),
+                1 => spec
+                    .fields
+                    .iter()
+                    .find(|f| aliases(f.name).contains(&normalised.as_str()))
+                    .map(|f| f.name.to_string()),
+                _ => definitions
+                    .iter()
+                    .find(|d| d.name == normalised)
+                    .map(|d| format!("custom_fields.{}", d.name)),
+            };
+            if let Some(field) = candidate
+                && taken.insert(field.clone())
+            {
+                result[index] = ColumnMapping {
+                    column: column.clone(),
+                    field: Some(field),
+                    how: "suggested",
+                };
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// The field that identifies records of `spec` by default.
+fn default_key(spec: &EntitySpec) -> Option<&'static str> {
+    match spec.name {
+        "customers" => Some("email"),
+        "companies" => Some("domain"),
+        "products" => Some("sku"),
+        _ => spec.field("external_id").map(|f| f.name),
+    }
+}
+
+/// One parsed row, before it is written.
+struct Candidate {
+    line: u64,
+    values: Vec<Option<SqlValue>>,
+    custom: Map<String, Json>,
+    existing: Option<String>,
+}
+
+/// Natural keys a reference may be written as, besides the id.
+fn reference_keys(target: &str) -> &'static [&'static str] {
+    match target {
+        "users" => &["email"],
+        "customers" => &["external_id", "email"],
+        "companies" => &["external_id", "domain"],
+        "deals" | "orders" => &["external_id"],
+        "products" => &["sku"],
+        "pipelines" | "lost_reasons" | "tags" => &["name"],
+        _ => &[],
+    }
+}
+
+impl Store {
+    /// Imports a CSV file. All or nothing: any row in error means nothing is written and the
+    /// report lists them all (`committed: false`).
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        options: &ImportOptions,
+        reader: impl Read,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport> {
+        actor.require_scope(Scope::Import)?;
+        if !matches!(actor.role, Role::Admin | Role::Manager) {
+            return Err(StoreError::forbidden("only admins and managers import"));
+        }
+        let spec = spec_of(&options.entity)?;
+        if !spec.importable {
+            return Err(StoreError::new(
+                ErrorCode::InvalidValue,
+                format!("{} cannot be imported from a file", spec.name),
+            )
+            .with_field("kind"));
+        }
+        let definitions = self.custom_fields(spec.name).await?;
+        let mut csv_reader = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter)
+            .flexible(true)
+            .from_reader(reader);
+        let headers: Vec<String> = csv_reader
+            .headers()
+            .map_err(|error| {
+                StoreError::new(
+                    ErrorCode::ImportRejected,
+                    format!("{}: cannot read the header: {error}", options.source),
+                )
+            })?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let columns = suggest_mapping(spec, &definitions, &headers, &options.mapping)?;
+        let key = match &options.key {
+            Some(key) => Some(spec.field(key).map(|f| f.name).ok_or_else(|| {
+                StoreError::new(
+                    ErrorCode::UnknownField,
+                    format!("{} have no field {key:?} to match on", spec.name),
+                )
+                .with_field("key")
+            })?),
+            None => default_key(spec),
+        };
+        let key_index = key.and_then(|key| spec.fields.iter().position(|f| f.name == key));
+        if options.mode != ImportMode::Create
+            && key_index.is_none_or(|i| {
+                !columns
+                    .iter()
+                    .any(|c| c.field.as_deref() == Some(spec.fields[i].name))
+            })
+        {
+            return Err(StoreError::new(
+                ErrorCode::InvalidValue,
+                format!(
+                    "to update {} the file needs a key column ({}); name it with --key",
+                    spec.name,
+                    key.unwrap_or("external_id")
+                ),
+            )
+            .with_field("key"));
+        }
+
+        let mut report = ImportReport {
+            import_id: None,
+            entity: spec.name.to_string(),
+            rows: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            columns: columns.clone(),
+            errors: Vec::new(),
+            error_count: 0,
+            dry_run: options.dry_run,
+            committed: false,
+        };
+        let fail = |report: &mut ImportReport, line: u64, column: Option<&str>, message: String| {
+            report.error_count += 1;
+            if report.errors.len() < MAX_REPORTED_ERRORS {
+                report.errors.push(RowError {
+                    line,
+                    column: column.map(str::to_string),
+                    message,
+                });
+            }
+        };
+
+        // 1. Parse and check every cell.
+        progress.start("reading", 0);
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for record in csv_reader.records() {
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    let line = error.position().map_or(0, |p| p.line());
+                    fail(&mut report, line, None, format!("unreadable CSV: {error}"));
+                    continue;
+                }
+            };
+            report.rows += 1;
+            let line = record.position().map_or(report.rows + 1, |p| p.line());
+            if record.len() != headers.len() {
+                fail(
+                    &mut report,
+                    line,
+                    None,
+                    format!(
+                        "{} fields where the header has {}",
+                        record.len(),
+                        headers.len()
+                    ),
+                );
+                continue;
+            }
+            let mut values: Vec<Option<SqlValue>> = vec![None; spec.fields.len()];
+            let mut custom = Map::new();
+            let mut row_ok = true;
+            for (cell, mapping) in record.iter().zip(&columns) {
+                let Some(field) = &mapping.field else {
+                    continue;
+                };
+                if let Some(name) = field.strip_prefix("custom_fields.") {
+                    let definition = definitions
+                        .iter()
+                        .find(|d| d.name == name)
+                        .expect("mapped custom fields are defined");
+                    let parsed = from_text(definition.field_kind(), field, cell)
+                        .and_then(|value| definition.validate(&value.to_json()));
+                    match parsed {
+                        Ok(Json::Null) => {}
+                        Ok(value) => {
+                            custom.insert(name.to_string(), value);
+                        }
+                        Err(error) => {
+                            fail(
+                                &mut report,
+                                line,
+                                Some(&mapping.column),
+                                error.message().to_string(),
+                            );
+                            row_ok = false;
+                        }
+                    }
+                    continue;
+                }
+                let index = spec
+                    .fields
+                    .iter()
+                    .position(|f| f.name == field)
+                    .expect("mapped fields exist");
+                // A reference is resolved later, by id or natural key, so read it as text.
+                let kind = match spec.fields[index].kind {
+                    FieldKind::Reference(_) => FieldKind::Text,
+                    kind => kind,
+                };
+                match from_text(kind, field, cell) {
+                    Ok(value) => values[index] = Some(value),
+                    Err(error) => {
+                        fail(
+                            &mut report,
+                            line,
+                            Some(&mapping.column),
+                            format!("{} (value {cell:?})", error.message()),
+                        );
+                        row_ok = false;
+                    }
+                }
+            }
+            if row_ok {
+                candidates.push(Candidate {
+                    line,
+                    values,
+                    custom,
+                    existing: None,
+                });
+            }
+            if report.rows.is_multiple_of(10_000) {
+                progress.advance(10_000);
+            }
+        }
+        progress.finish();
+        let column_of = |field: &str| {
+            columns
+                .iter()
+                .find(|c| c.field.as_deref() == Some(field))
+                .map(|c| c.column.clone())
+        };
+
+        let mut connection = self.pool.acquire().await?;
+        // 2. Resolve references by id or natural key.
+        progress.start("checking references", candidates.len() as u64);
+        for (index, field) in spec.fields.iter().enumerate() {
+            let FieldKind::Reference(target) = field.kind else {
+                continue;
+            };
+            if target == "stages" {
+                continue; // by name within the row's pipeline, below
+            }
+            let wanted: HashSet<String> = candidates
+                .iter()
+                .filter_map(|c| match &c.values[index] {
+                    Some(SqlValue::Text(Some(text))) => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let resolved = resolve_references(&mut connection, target, &wanted).await?;
+            for candidate in &mut candidates {
+                if let Some(SqlValue::Text(Some(text))) = &candidate.values[index] {
+                    match resolved.get(text) {
+                        Some(Ok(id)) => {
+                            candidate.values[index] = Some(SqlValue::Text(Some(id.clone())))
+                        }
+                        Some(Err(count)) => {
+                            let message = format!(
+                                "{} {text:?} matches {count} {target}; use the id",
+                                field.name
+                            );
+                            fail(
+                                &mut report,
+                                candidate.line,
+                                column_of(field.name).as_deref(),
+                                message,
+                            );
+                            candidate.line = 0;
+                        }
+                        None => {
+                            let keys = reference_keys(target);
+                            let message = format!(
+                                "{} {text:?} is no {} (looked up by id{}); import those first or fix the value",
+                                field.name,
+                                schema::entity(target).map_or("user", |s| s.singular),
+                                keys.iter().map(|k| format!(", {k}")).collect::<String>()
+                            );
+                            fail(
+                                &mut report,
+                                candidate.line,
+                                column_of(field.name).as_deref(),
+                                message,
+                            );
+                            candidate.line = 0;
+                        }
+                    }
+                }
+            }
+        }
+        candidates.retain(|c| c.line != 0);
+        progress.finish();
+
+        // 3. Match keys against the database and the file; check unique fields.
+        let existing_keys = match key_index {
+            Some(index) => {
+                Some(existing_values(&mut connection, spec, spec.fields[index].name).await?)
+            }
+            None => None,
+        };
+        let mut seen_keys: HashMap<String, u64> = HashMap::new();
+        let unique_fields: Vec<usize> = (0..spec.fields.len())
+            .filter(|&i| spec.fields[i].unique)
+            .collect();
+        let mut unique_taken: Vec<HashMap<String, Vec<String>>> = Vec::new();
+        for &index in &unique_fields {
+            unique_taken
+                .push(existing_values(&mut connection, spec, spec.fields[index].name).await?);
+        }
+        let mut unique_seen: Vec<HashMap<String, u64>> = vec![HashMap::new(); unique_fields.len()];
+        for candidate in &mut candidates {
+            if let (Some(index), Some(existing_keys)) = (key_index, &existing_keys) {
+                let key_name = spec.fields[index].name;
+                match &candidate.values[index] {
+                    Some(SqlValue::Text(Some(key_value))) => {
+                        let normalised = key_value.to_lowercase();
+                        if let Some(first) = seen_keys.insert(normalised.clone(), candidate.line) {
+                            let message = format!(
+                                "{key_name} {key_value:?} is also on line {first}: a duplicate within the file"
+                            );
+                            fail(
+                                &mut report,
+                                candidate.line,
+                                column_of(key_name).as_deref(),
+                                message,
+                            );
+                            candidate.line = 0;
+                            continue;
+                        }
+                        match existing_keys.get(&normalised).map(Vec::as_slice) {
+                            Some([id]) => match options.mode {
+                                ImportMode::Create => {
+                                    let message = format!(
+                                        "{key_name} {key_value:?} already belongs to {} {id}; import with --mode upsert to update it",
+                                        spec.singular
+                                    );
+                                    fail(
+                                        &mut report,
+                                        candidate.line,
+                                        column_of(key_name).as_deref(),
+                                        message,
+                                    );
+                                    candidate.line = 0;
+                                    continue;
+                                }
+                                _ => candidate.existing = Some(id.clone()),
+                            },
+                            Some(ids) if ids.len() > 1 => {
+                                let message = format!(
+                                    "{key_name} {key_value:?} matches {} {} already; merge them first",
+                                    ids.len(),
+                                    spec.name
+                                );
+                                fail(
+                                    &mut report,
+                                    candidate.line,
+                                    column_of(key_name).as_deref(),
+                                    message,
+                                );
+                                candidate.line = 0;
+                                continue;
+                            }
+                            _ if options.mode == ImportMode::Update => {
+                                let message = format!(
+                                    "no {} has {key_name} {key_value:?} to update",
+                                    spec.singular
+                                );
+                                fail(
+                                    &mut report,
+                                    candidate.line,
+                                    column_of(key_name).as_deref(),
+                                    message,
+                                );
+                                candidate.line = 0;
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
+                    _ if options.mode == ImportMode::Update => {
+                        fail(
+                            &mut report,
+                            candidate.line,
+                            column_of(key_name).as_deref(),
+                            format!("{key_name} is empty: nothing to match"),
+                        );
+                        candidate.line = 0;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            for (slot, &index) in unique_fields.iter().enumerate() {
+                let Some(SqlValue::Text(Some(value))) = &candidate.values[index] else {
+                    continue;
+                };
+                let name = spec.fields[index].name;
+                let normalised = value.to_lowercase();
+                if Some(index) != key_index
+                    && let Some(first) =
+                        unique_seen[slot].insert(normalised.clone(), candidate.line)
+                {
+                    fail(
+                        &mut report,
+                        candidate.line,
+                        column_of(name).as_deref(),
+                        format!("{name} {value:?} is also on line {first}; it must be unique"),
+                    );
+                    candidate.line = 0;
+                    break;
+                }
+                let owners = unique_taken[slot].get(value).cloned().unwrap_or_default();
+                if owners
+                    .iter()
+                    .any(|owner| candidate.existing.as_ref() != Some(owner))
+                {
+                    fail(
+                        &mut report,
+                        candidate.line,
+                        column_of(name).as_deref(),
+                        format!(
+                            "{name} {value:?} is already used by {} {}",
+                            spec.singular, owners[0]
+                        ),
+                    );
+                    candidate.line = 0;
+                    break;
+                }
+            }
+        }
+        candidates.retain(|c| c.line != 0);
+
+        // 4. Complete each row: owners, deal stages, required fields.
+        let stages = if spec.name == "deals" {
+            load_stages(&mut connection).await?
+        } else {
+            Vec::new()
+        };
+        let mut prepared: Vec<(Candidate, Vec<SqlValue>, Option<Stored>)> =
+            Vec::with_capacity(candidates.len());
+        let existing_rows = load_existing(
+            &mut connection,
+            spec,
+            candidates
+                .iter()
+                .filter_map(|c| c.existing.clone())
+                .collect(),
+        )
+        .await?;
+        for candidate in candidates {
+            let prior = candidate
+                .existing
+                .as_ref()
+                .and_then(|id| existing_rows.get(id))
+                .cloned();
+            let mut values: Vec<SqlValue> = match &prior {
+                Some(stored) => stored.values.clone(),
+                None => spec.fields.iter().map(|f| SqlValue::null(f.kind)).collect(),
+            };
+            for (index, value) in candidate.values.iter().enumerate() {
+                // An empty cell leaves an existing record's value as it is.
+                if let Some(value) = value
+                    && !(prior.is_some() && value.is_null())
+                {
+                    values[index] = value.clone();
+                }
+            }
+            if spec.has_owner() && prior.is_none() {
+                let owner = spec
+                    .fields
+                    .iter()
+                    .position(|f| f.name == "owner_id")
+                    .expect("owner_id");
+                if values[owner].is_null() {
+                    values[owner] = SqlValue::Text(actor.user_id.clone());
+                }
+            }
+            if spec.name == "deals"
+                && let Err(message) =
+                    settle_imported_stage(spec, &stages, &mut values, prior.as_ref())
+            {
+                fail(
+                    &mut report,
+                    candidate.line,
+                    column_of("stage_id").as_deref(),
+                    message,
+                );
+                continue;
+            }
+            if let Some(missing) = spec
+                .fields
+                .iter()
+                .zip(&values)
+                .find(|(f, v)| f.required && v.is_null())
+            {
+                let hint = match column_of(missing.0.name) {
+                    Some(column) => format!("the {column:?} cell is empty"),
+                    None => format!(
+                        "no column of the file maps to it; add one or map it with --map (columns: {})",
+                        headers.join(", ")
+                    ),
+                };
+                fail(
+                    &mut report,
+                    candidate.line,
+                    column_of(missing.0.name).as_deref(),
+                    format!("{} is required: {hint}", missing.0.name),
+                );
+                continue;
+            }
+            if let Some(missing) = definitions
+                .iter()
+                .find(|d| d.required && prior.is_none() && !candidate.custom.contains_key(&d.name))
+            {
+                fail(
+                    &mut report,
+                    candidate.line,
+                    None,
+                    format!("custom field {:?} is required", missing.name),
+                );
+                continue;
+            }
+            prepared.push((candidate, values, prior));
+        }
+        if spec.name == "activities" {
+            check_attachments(
+                &mut connection,
+                spec,
+                &mut prepared,
+                &mut |line, message| fail(&mut report, line, Some("record_id"), message),
+            )
+            .await?;
+        }
+        drop(connection);
+
+        for (candidate, values, prior) in &prepared {
+            match prior {
+                None => report.created += 1,
+                Some(stored) => {
+                    let mut custom = stored.custom.clone();
+                    custom.extend(candidate.custom.clone());
+                    if *values == stored.values && custom == stored.custom {
+                        report.unchanged += 1;
+                    } else {
+                        report.updated += 1;
+                    }
+                }
+            }
+        }
+        if report.error_count > 0 {
+            report.created = 0;
+            report.updated = 0;
+            report.unchanged = 0;
+            return Ok(report);
+        }
+        if options.dry_run {
+            return Ok(report);
+        }
+
+        // 5. Write everything in one transaction.
+        let import_id = new_id();
+        let started = now();
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO imports (id, entity, source, mode, key_field, actor_id, started_at, rows_created, rows_updated, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 'running')",
+        )
+        .bind(&import_id)
+        .bind(spec.name)
+        .bind(&options.source)
+        .bind(serde_json::to_value(options.mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        .bind(key.map(str::to_string))
+        .bind(actor.user_id.clone())
+        .bind(&started)
+        .execute(&mut *transaction)
+        .await?;
+        progress.start("writing", prepared.len() as u64);
+        let creates: Vec<(String, &Vec<SqlValue>, &Map<String, Json>)> = prepared
+            .iter()
+            .filter(|(_, _, prior)| prior.is_none())
+            .map(|(candidate, values, _)| (new_id(), values, &candidate.custom))
+            .collect();
+        insert_many(
+            &mut transaction,
+            spec,
+            &creates,
+            &import_id,
+            &started,
+            actor,
+            progress,
+        )
+        .await?;
+        let mut sequence = 0i64;
+        for (candidate, values, prior) in &prepared {
+            let Some(stored) = prior else { continue };
+            let mut custom = stored.custom.clone();
+            custom.extend(candidate.custom.clone());
+            if *values == stored.values && custom == stored.custom {
+                continue;
+            }
+            sequence += 1;
+            sqlx::query("INSERT INTO import_changes (import_id, seq, entity, record_id, prior) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&import_id)
+                .bind(sequence)
+                .bind(spec.name)
+                .bind(&stored.id)
+                .bind(prior_json(spec, stored))
+                .execute(&mut *transaction)
+                .await?;
+            write_update(
+                &mut transaction,
+                spec,
+                &stored.id,
+                values,
+                &custom,
+                &started,
+            )
+            .await?;
+            let mut changes = Map::new();
+            for (i, field) in spec.fields.iter().enumerate() {
+                if stored.values[i] != values[i] {
+                    changes.insert(
+                        field.name.into(),
+                        Json::Array(vec![stored.values[i].to_json(), values[i].to_json()]),
+                    );
+                }
+            }
+            for (name, value) in &candidate.custom {
+                if stored.custom.get(name) != Some(value) {
+                    changes.insert(
+                        format!("custom_fields.{name}"),
+                        Json::Array(vec![
+                            stored.custom.get(name).cloned().unwrap_or(Json::Null),
+                            value.clone(),
+                        ]),
+                    );
+                }
+            }
+            if spec.name == "deals" {
+                let stage = |vals: &[SqlValue]| match &vals[spec
+                    .fields
+                    .iter()
+                    .position(|f| f.name == "stage_id")
+                    .expect("stage")]
+                {
+                    SqlValue::Text(text) => text.clone(),
+                    _ => None,
+                };
+                if let (from, Some(to)) = (stage(&stored.values), stage(values))
+                    && from.as_deref() != Some(to.as_str())
+                {
+                    record_stage_change(
+                        &mut transaction,
+                        actor,
+                        &stored.id,
+                        from.as_deref(),
+                        &to,
+                        &started,
+                    )
+                    .await?;
+                }
+            }
+            crate::audit::record(
+                &mut transaction,
+                actor,
+                "update",
+                spec.name,
+                Some(&stored.id),
+                &Json::Object(changes),
+                Some(&import_id),
+            )
+            .await?;
+            progress.advance(1);
+        }
+        let summary = serde_json::json!({"source": [null, options.source], "created": [null, report.created], "updated": [null, report.updated]});
+        crate::audit::record(
+            &mut transaction,
+            actor,
+            "import",
+            spec.name,
+            None,
+            &summary,
+            Some(&import_id),
+        )
+        .await?;
+        sqlx::query("UPDATE imports SET finished_at = $1, rows_created = $2, rows_updated = $3, status = 'completed' WHERE id = $4")
+            .bind(now())
+            .bind(report.created as i64)
+            .bind(report.updated as i64)
+            .bind(&import_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        progress.finish();
+        report.import_id = Some(import_id);
+        report.committed = true;
+        Ok(report)
+    }
+
+    /// Undoes a completed import: its created records are deleted and its updated ones get
+    /// back exactly the values they had. Refused (409) when a record has changed since, or
+    /// when other records now reference one it created.
+    pub async fn undo_import(&self, actor: &Actor, import_id: &str) -> Result<(u64, u64)> {
+        actor.require_scope(Scope::Import)?;
+        if !matches!(actor.role, Role::Admin | Role::Manager) {
+            return Err(StoreError::forbidden(
+                "only admins and managers undo imports",
+            ));
+        }
+        let mut transaction = self.pool.begin().await?;
+        let row = sqlx::query("SELECT entity, status, finished_at FROM imports WHERE id = $1")
+            .bind(import_id)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .ok_or_else(|| StoreError::not_found("import", import_id))?;
+        let status: String = row.try_get("status")?;
+        if status != "completed" {
+            return Err(StoreError::new(
+                ErrorCode::Conflict,
+                format!("import {import_id} is {status}, not completed"),
+            ));
+        }
+        let finished: String = row.try_get("finished_at")?;
+        let spec = spec_of(&row.try_get::<String, _>("entity")?)?;
+        let changes = sqlx::query(
+            "SELECT record_id, prior FROM import_changes WHERE import_id = $1 ORDER BY seq DESC",
+        )
+        .bind(import_id)
+        .fetch_all(&mut *transaction)
+        .await?;
+        let changed_since = format!(
+            "SELECT id FROM {} WHERE updated_at > $1 AND (import_id = $2 OR id IN (SELECT record_id FROM import_changes WHERE import_id = $2)) LIMIT 1",
+            spec.name
+        );
+        if let Some(row) = sqlx::query(AssertSqlSafe(changed_since))
+            .bind(&finished)
+            .bind(import_id)
+            .fetch_optional(&mut *transaction)
+            .await?
+        {
+            let id: String = row.try_get("id")?;
+            return Err(StoreError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{} {id} changed after the import; undoing would lose that change",
+                    spec.singular
+                ),
+            ));
+        }
+        for change in &changes {
+            let id: String = change.try_get("record_id")?;
+            let prior: Json =
+                serde_json::from_str(&change.try_get::<String, _>("prior")?).unwrap_or(Json::Null);
+            let values = spec
+                .fields
+                .iter()
+                .map(|f| {
+                    crate::value::from_json(
+                        f.kind,
+                        f.name,
+                        prior.get(f.name).unwrap_or(&Json::Null),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let custom = prior
+                .get("custom_fields")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let updated_at = prior
+                .get("updated_at")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
+            write_update(&mut transaction, spec, &id, &values, &custom, &updated_at).await?;
+        }
+        if spec.name == "deals" {
+            sqlx::query("DELETE FROM deal_stage_history WHERE changed_at >= (SELECT started_at FROM imports WHERE id = $1) AND (deal_id IN (SELECT id FROM deals WHERE import_id = $1) OR deal_id IN (SELECT record_id FROM import_changes WHERE import_id = $1))")
+                .bind(import_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        let deleted = sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {} WHERE import_id = $1",
+            spec.name
+        )))
+        .bind(import_id)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE imports SET status = 'undone', undone_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(import_id)
+            .execute(&mut *transaction)
+            .await?;
+        let summary =
+            serde_json::json!({"deleted": [null, deleted], "restored": [null, changes.len()]});
+        crate::audit::record(
+            &mut transaction,
+            actor,
+            "undo_import",
+            spec.name,
+            None,
+            &summary,
+            Some(import_id),
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok((deleted, changes.len() as u64))
+    }
+}
+
+/// A record's prior state as kept for undo: the record as clients see it (fields, custom
+/// fields, `updated_at`).
+fn prior_json(spec: &EntitySpec, stored: &Stored) -> String {
+    Json::Object(stored.to_record(spec)).to_string()
+}
+
+/// Value (lower-cased) → ids of the rows holding it, for one column.
+async fn existing_values(
+    connection: &mut AnyConnection,
+    spec: &EntitySpec,
+    field: &str,
+) -> Result<HashMap<String, Vec<String>>> {
+    let sql = format!(
+        "SELECT {field} AS v, id FROM {} WHERE {field} IS NOT NULL",
+        spec.name
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut values: HashMap<String, Vec<String>> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let value: String = match row.try_get::<String, _>("v") {
+            Ok(text) => text,
+            Err(_) => continue, // a numeric key cannot collide with a text one
+        };
+        values
+            .entry(value.to_lowercase())
+            .or_default()
+            .push(row.try_get("id")?);
+    }
+    Ok(values)
+}
+
+/// For each wanted value: the id it names (by id or natural key), or how many rows it
+/// ambiguously names.
+async fn resolve_references(
+    connection: &mut AnyConnection,
+    target: &str,
+    wanted: &HashSet<String>,
+) -> Result<HashMap<String, std::result::Result<String, usize>>> {
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    let wanted: Vec<&String> = wanted.iter().collect();
+    let keys = reference_keys(target);
+    for chunk in wanted.chunks(500) {
+        let mut params = Params::default();
+        let placeholders: Vec<String> = chunk.iter().map(|value| params.text(value)).collect();
+        let list = placeholders.join(", ");
+        let mut columns = vec!["id".to_string()];
+        let mut conditions = vec![format!("id IN ({list})")];
+        for key in keys {
+            columns.push(key.to_string());
+            conditions.push(format!("{key} IN ({list})"));
+        }
+        let sql = format!(
+            "SELECT {} FROM {target} WHERE {}",
+            columns.join(", "),
+            conditions.join(" OR ")
+        );
+        for row in params.query(sql).fetch_all(&mut *connection).await? {
+            let id: String = row.try_get(0)?;
+            let mut names = vec![id.clone()];
+            for i in 1..columns.len() {
+                if let Ok(Some(value)) = row.try_get::<Option<String>, _>(i) {
+                    names.push(value);
+                }
+            }
+            names.dedup();
+            for name in names {
+                let ids = found.entry(name).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(name, ids)| {
+            if ids.len() == 1 {
+                (name, Ok(ids[0].clone()))
+            } else {
+                (name, Err(ids.len()))
+            }
+        })
+        .collect())
+}
+
+/// Every stage: id, pipeline, name, kind, position.
+async fn load_stages(
+    connection: &mut AnyConnection,
+) -> Result<Vec<(String, String, String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, pipeline_id, name, kind, position FROM stages ORDER BY pipeline_id, position",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            ))
+        })
+        .collect()
+}
+
+/// Resolves a deal's stage (by id, or by name within its pipeline), its pipeline (by id or
+/// name was done before; a missing one comes from the stage) and `closed_at`.
+fn settle_imported_stage(
+    spec: &EntitySpec,
+    stages: &[(String, String, String, String, i64)],
+    values: &mut [SqlValue],
+    prior: Option<&Stored>,
+) -> std::result::Result<(), String> {
+    let position = |name: &str| {
+        spec.fields
+            .iter()
+            .position(|f| f.name == name)
+            .expect("deal field")
+    };
+    let (pipeline_i, stage_i, closed_i) = (
+        position("pipeline_id"),
+        position("stage_id"),
+        position("closed_at"),
+    );
+    let text = |value: &SqlValue| match value {
+        SqlValue::Text(text) => text.clone(),
+        _ => None,
+    };
+    let pipeline = text(&values[pipeline_i]);
+    let stage = text(&values[stage_i]);
+    let chosen = match (&stage, &pipeline) {
+        (Some(stage), pipeline) => {
+            let matches: Vec<_> = stages
+                .iter()
+                .filter(|s| {
+                    (s.0 == *stage || s.2.eq_ignore_ascii_case(stage))
+                        && pipeline.as_ref().is_none_or(|p| s.1 == *p)
+                })
+                .collect();
+            match matches.as_slice() {
+                [one] => (*one).clone(),
+                [] => {
+                    return Err(format!(
+                        "stage {stage:?} is no stage{}",
+                        pipeline
+                            .as_ref()
+                            .map_or(String::new(), |p| format!(" of pipeline {p}"))
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "stage {stage:?} is in several pipelines; add a pipeline column"
+                    ));
+                }
+            }
+        }
+        (None, Some(pipeline)) => match stages.iter().find(|s| s.1 == *pipeline && s.3 == "open") {
+            Some(first) => first.clone(),
+            None => return Err(format!("pipeline {pipeline} has no open stage")),
+        },
+        (None, None) => return Ok(()), // reported as a missing required field
+    };
+    values[stage_i] = SqlValue::Text(Some(chosen.0.clone()));
+    values[pipeline_i] = SqlValue::Text(Some(chosen.1.clone()));
+    let moved = prior.and_then(|p| p.text(spec, "stage_id")).as_deref() != Some(chosen.0.as_str());
+    if moved && values[closed_i].is_null() && chosen.3 != "open" {
+        values[closed_i] = SqlValue::Text(Some(now()));
+    }
+    Ok(())
+}
+
+/// The existing rows of these ids.
+async fn load_existing(
+    connection: &mut AnyConnection,
+    spec: &EntitySpec,
+    ids: Vec<String>,
+) -> Result<HashMap<String, Stored>> {
+    let mut rows = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut params = Params::default();
+        let placeholders: Vec<String> = chunk.iter().map(|id| params.text(id)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id IN ({})",
+            select_list(spec),
+            spec.name,
+            placeholders.join(", ")
+        );
+        for row in params.query(sql).fetch_all(&mut *connection).await? {
+            let stored = decode(spec, &row)?;
+            rows.insert(stored.id.clone(), stored);
+        }
+    }
+    Ok(rows)
+}
+
+/// Activities must be attached to records that exist.
+async fn check_attachments(
+    connection: &mut AnyConnection,
+    spec: &EntitySpec,
+    prepared: &mut Vec<(Candidate, Vec<SqlValue>, Option<Stored>)>,
+    fail: &mut dyn FnMut(u64, String),
+) -> Result<()> {
+    let type_i = spec
+        .fields
+        .iter()
+        .position(|f| f.name == "record_type")
+        .expect("record_type");
+    let id_i = spec
+        .fields
+        .iter()
+        .position(|f| f.name == "record_id")
+        .expect("record_id");
+    let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
+    for (_, values, _) in prepared.iter() {
+        if let (SqlValue::Text(Some(kind)), SqlValue::Text(Some(id))) =
+            (&values[type_i], &values[id_i])
+        {
+            wanted.entry(kind.clone()).or_default().insert(id.clone());
+        }
+    }
+    let mut found: HashSet<(String, String)> = HashSet::new();
+    for (kind, ids) in wanted {
+        for (name, resolved) in resolve_references(connection, &kind, &ids).await? {
+            if let Ok(id) = resolved {
+                found.insert((kind.clone(), name.clone()));
+                found.insert((kind.clone(), id));
+            }
+        }
+    }
+    prepared.retain(|(candidate, values, _)| {
+        if let (SqlValue::Text(Some(kind)), SqlValue::Text(Some(id))) =
+            (&values[type_i], &values[id_i])
+            && !found.contains(&(kind.clone(), id.clone()))
+        {
+            fail(
+                candidate.line,
+                format!("record_id {id:?} is no record of {kind}"),
+            );
+            return false;
+        }
+        true
+    });
+    Ok(())
+}
+
+/// Inserts the created rows many per statement, with their audit entries (and a deal's first
+/// stage in its history).
+async fn insert_many(
+    connection: &mut AnyConnection,
+    spec: &EntitySpec,
+    rows: &[(String, &Vec<SqlValue>, &Map<String, Json>)],
+    import_id: &str,
+    stamp: &str,
+    actor: &Actor,
+    progress: &dyn Progress,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut columns = vec!["id"];
+    columns.extend(spec.fields.iter().map(|f| f.name));
+    if spec.custom_fields {
+        columns.push("custom_fields");
+    }
+    columns.extend(["import_id", "created_at", "updated_at"]);
+    // Both databases take at least 32,766 parameters per statement.
+    let per_statement = (30_000 / columns.len()).min(1000);
+    let head = format!("INSERT INTO {} ({}) VALUES ", spec.name, columns.join(", "));
+    let audit_head = "INSERT INTO audit_log (id, occurred_at, actor_id, action, entity, record_id, changes, import_id) VALUES ";
+    let stage_i = spec.fields.iter().position(|f| f.name == "stage_id");
+    for chunk in rows.chunks(per_statement) {
+        let mut params = Params::default();
+        let mut audit = Params::default();
+        let mut history = Params::default();
+        let mut tuples = Vec::with_capacity(chunk.len());
+        let mut audit_tuples = Vec::with_capacity(chunk.len());
+        let mut history_tuples = Vec::new();
+        for (id, values, custom) in chunk {
+            let mut placeholders = vec![params.text(id)];
+            let mut changes = Map::new();
+            for (field, value) in spec.fields.iter().zip(values.iter()) {
+                placeholders.push(params.push(value.clone()));
+                if !value.is_null() {
+                    changes.insert(
+                        field.name.into(),
+                        Json::Array(vec![Json::Null, value.to_json()]),
+                    );
+                }
+            }
+            if spec.custom_fields {
+                placeholders.push(params.text(&Json::Object((*custom).clone()).to_string()));
+                for (name, value) in custom.iter() {
+                    changes.insert(
+                        format!("custom_fields.{name}"),
+                        Json::Array(vec![Json::Null, value.clone()]),
+                    );
+                }
+            }
+            placeholders.push(params.text(import_id));
+            placeholders.push(params.text(stamp));
+            placeholders.push(params.text(stamp));
+            tuples.push(format!("({})", placeholders.join(", ")));
+            let audit_values = [
+                audit.text(&new_id()),
+                audit.text(stamp),
+                audit.push(SqlValue::Text(actor.user_id.clone())),
+                audit.text("create"),
+                audit.text(spec.name),
+                audit.text(id),
+                audit.text(&Json::Object(changes).to_string()),
+                audit.text(import_id),
+            ];
+            audit_tuples.push(format!("({})", audit_values.join(", ")));
+            if let Some(SqlValue::Text(Some(stage))) = stage_i.map(|i| &values[i]) {
+                let history_values = [
+                    history.text(&new_id()),
+                    history.text(id),
+                    history.push(SqlValue::Text(None)),
+                    history.text(stage),
+                    history.push(SqlValue::Text(actor.user_id.clone())),
+                    history.text(stamp),
+                ];
+                history_tuples.push(format!("({})", history_values.join(", ")));
+            }
+        }
+        // Each batch's text differs (nulls are literals), so it is not worth caching.
+        params
+            .query(format!("{head}{}", tuples.join(", ")))
+            .persistent(false)
+            .execute(&mut *connection)
+            .await?;
+        audit
+            .query(format!("{audit_head}{}", audit_tuples.join(", ")))
+            .persistent(false)
+            .execute(&mut *connection)
+            .await?;
+        if !history_tuples.is_empty() {
+            let sql = format!(
+                "INSERT INTO deal_stage_history (id, deal_id, from_stage_id, to_stage_id, changed_by, changed_at) VALUES {}",
+                history_tuples.join(", ")
+            );
+            history
+                .query(sql)
+                .persistent(false)
+                .execute(&mut *connection)
+                .await?;
+        }
+        progress.advance(chunk.len() as u64);
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Create, read, update, delete; validation; stage history and the audit log.
+
+use salesflow_store::{Actor, AuditQuery, CustomFieldDef, ErrorCode};
+use serde_json::json;
+
+use crate::harness::{cast, on_each_backend, stage};
+
+#[tokio::test]
+async fn records_round_trip_and_validate() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let company = store
+            .create(
+                &cast.manager,
+                "companies",
+                &json!({"name": "Acme", "domain": "acme.io", "employees": 40}),
+            )
+            .await
+            .unwrap();
+        let customer = store
+            .create(
+                &cast.manager,
+                "customers",
+                &json!({"name": "Ann Lee", "email": "Ann@Acme.IO", "company_id": company["id"]}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(customer["email"], "ann@acme.io", "{backend}");
+        assert_eq!(
+            customer["owner_id"],
+            json!(cast.manager.user_id),
+            "{backend}: the creator owns it"
+        );
+        let read = store
+            .get(&cast.manager, "customers", customer["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(read, customer, "{backend}");
+
+        let updated = store
+            .update(
+                &cast.manager,
+                "customers",
+                customer["id"].as_str().unwrap(),
+                &json!({"phone": "+1 555", "clv": 123.5}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated["phone"], "+1 555");
+        assert_eq!(updated["clv"], 123.5);
+        assert_eq!(updated["name"], "Ann Lee", "an update leaves other fields");
+
+        // Wrong type, unknown field, missing required field, dangling reference, taken unique value.
+        let cases = [
+            (
+                json!({"name": "X", "clv": "lots"}),
+                ErrorCode::InvalidValue,
+                "clv",
+            ),
+            (
+                json!({"name": "X", "colour": "red"}),
+                ErrorCode::UnknownField,
+                "colour",
+            ),
+            (json!({"email": "x@y.io"}), ErrorCode::MissingField, "name"),
+            (
+                json!({"name": "X", "company_id": "nope"}),
+                ErrorCode::InvalidValue,
+                "company_id",
+            ),
+            (
+                json!({"name": "X", "email": "not-an-address"}),
+                ErrorCode::InvalidValue,
+                "email",
+            ),
+            (
+                json!({"name": "X", "id": "mine"}),
+                ErrorCode::InvalidValue,
+                "id",
+            ),
+        ];
+        for (body, code, field) in cases {
+            let error = store
+                .create(&cast.manager, "customers", &body)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (error.code(), error.field()),
+                (code, Some(field)),
+                "{backend}: {body} gave {error}"
+            );
+        }
+        store
+            .create(
+                &cast.manager,
+                "customers",
+                &json!({"name": "A", "external_id": "C-1"}),
+            )
+            .await
+            .unwrap();
+        let error = store
+            .create(
+                &cast.manager,
+                "customers",
+                &json!({"name": "B", "external_id": "C-1"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code(), error.field()),
+            (ErrorCode::Conflict, Some("external_id")),
+            "{backend}"
+        );
+        let error = store
+            .create(&cast.manager, "customers", &json!(["not", "an", "object"]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidValue);
+
+        // A company still referenced cannot go; once free it can, and is gone.
+        let company_id = company["id"].as_str().unwrap();
+        let error = store
+            .delete(&cast.manager, "companies", company_id)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Conflict, "{backend}");
+        store
+            .update(
+                &cast.manager,
+                "customers",
+                customer["id"].as_str().unwrap(),
+                &json!({"company_id": null}),
+            )
+            .await
+            .unwrap();
+        store
+            .delete(&cast.manager, "companies", company_id)
+            .await
+            .unwrap();
+        let error = store
+            .get(&cast.manager, "companies", company_id)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::NotFound);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stage_changes_reach_history_and_audit_log() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let deal = store.create(&cast.north, "deals", &json!({"name": "Big one", "amount": 5000, "stage_id": stage(&store, "Contact").await})).await.unwrap();
+        let deal_id = deal["id"].as_str().unwrap();
+        assert!(deal["pipeline_id"].is_string(), "{backend}: the pipeline follows from the stage");
+        assert!(deal["closed_at"].is_null());
+        let demo = stage(&store, "Demo").await;
+        let moved = store.move_deal(&cast.north, deal_id, &demo, None).await.unwrap();
+        assert_eq!(moved["stage_id"], json!(demo));
+        let won = stage(&store, "Won").await;
+        let closed = store.move_deal(&cast.north, deal_id, &won, None).await.unwrap();
+        assert!(closed["closed_at"].is_string(), "{backend}: winning closes the deal");
+
+        let history = store.deal_history(&cast.north, deal_id).await.unwrap();
+        let steps: Vec<(Option<String>, String)> = history.iter().map(|h| (h.from_stage_id.clone(), h.to_stage_id.clone())).collect();
+        let contact = stage(&store, "Contact").await;
+        assert_eq!(steps, vec![(None, contact.clone()), (Some(contact), demo.clone()), (Some(demo.clone()), won.clone())], "{backend}");
+        assert!(history.iter().all(|h| h.changed_by == cast.north.user_id));
+
+        let log = store
+            .audit_log(&cast.admin, &AuditQuery { entity: Some("deals".into()), record_id: Some(deal_id.into()), ..AuditQuery::default() })
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "update", "update"], "{backend}");
+        assert_eq!(log[2].changes["stage_id"], json!([demo, won]), "{backend}: old and new value");
+        assert_eq!(log[2].actor_id, cast.north.user_id);
+        // Only admins read the log.
+        let error = store.audit_log(&cast.manager, &AuditQuery::default()).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Forbidden);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn custom_fields_are_typed_filtered_and_sorted() {
+    on_each_backend(|store, backend| async move {
+        let system = Actor::system();
+        for (name, kind, options) in [
+            (
+                "tier",
+                "choice",
+                vec!["gold".to_string(), "silver".to_string()],
+            ),
+            ("seats", "integer", vec![]),
+        ] {
+            let definition = CustomFieldDef {
+                entity: "customers".into(),
+                name: name.into(),
+                kind: kind.into(),
+                required: false,
+                options,
+            };
+            store
+                .define_custom_field(&system, &definition)
+                .await
+                .unwrap();
+        }
+        for (name, tier, seats) in [("a", "gold", 5), ("b", "silver", 50), ("c", "gold", 12)] {
+            store
+                .create(
+                    &system,
+                    "customers",
+                    &json!({"name": name, "custom_fields": {"tier": tier, "seats": seats}}),
+                )
+                .await
+                .unwrap();
+        }
+        let error = store
+            .create(
+                &system,
+                "customers",
+                &json!({"name": "d", "custom_fields": {"tier": "bronze"}}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.field(), Some("custom_fields.tier"), "{backend}");
+        let error = store
+            .create(
+                &system,
+                "customers",
+                &json!({"name": "d", "custom_fields": {"shoe": 9}}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::UnknownField);
+
+        let query = salesflow_store::ListQuery {
+            filters: vec![salesflow_store::Filter {
+                field: "tier".into(),
+                op: salesflow_store::FilterOp::Eq,
+                value: json!("gold"),
+            }],
+            sort: Some("-custom_fields.seats".into()),
+            with_total: true,
+            ..Default::default()
+        };
+        let page = store.list(&system, "customers", &query).await.unwrap();
+        let names: Vec<&str> = page
+            .records
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["c", "a"],
+            "{backend}: gold customers by seats, descending (numeric, not text)"
+        );
+        assert_eq!(page.total, Some(2));
+        let query = salesflow_store::ListQuery {
+            filters: vec![salesflow_store::Filter {
+                field: "seats".into(),
+                op: salesflow_store::FilterOp::Gt,
+                value: json!("10"),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .list(&system, "customers", &query)
+                .await
+                .unwrap()
+                .records
+                .len(),
+            2,
+            "{backend}"
+        );
+    })
+    .await;
+}
