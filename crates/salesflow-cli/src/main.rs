@@ -71,6 +71,15 @@ enum Command {
     /// acquisition economics, segments and playbook, CLV) as report.html, metrics.json,
     /// customers_scored.csv/.parquet and one target list per action.
     Analyze(commands::analyze::Args),
+    /// Serve the CRM's REST API (and create the first admin on an empty database).
+    Serve(commands::crm::ServeArgs),
+    /// Import a CSV file into the CRM database (customers, companies, deals, orders, ...):
+    /// columns mapped, every row checked, duplicates found, all or nothing; `--undo` reverts one.
+    Import(commands::crm::ImportArgs),
+    /// The CRM's users: create (with a role and team) and list.
+    User(commands::crm::UserArgs),
+    /// API tokens for the CRM's REST API: create (shown once) and revoke.
+    Token(commands::crm::TokenArgs),
     /// Generate a coherent synthetic company (orders, customers, deals, spend, ...), then run
     /// every analysis on it and say what it found.
     Demo(commands::demo::Args),
@@ -102,6 +111,10 @@ fn main() -> ExitCode {
         Command::Recommend(args) => commands::recommend::run(&global, args),
         Command::Predict(args) => commands::predict::run(&global, args),
         Command::Forecast(args) => commands::forecast::run(&global, args),
+        Command::Serve(args) => commands::crm::run_serve(&global, args),
+        Command::Import(args) => commands::crm::run_import(&global, args),
+        Command::User(args) => commands::crm::run_user(&global, args),
+        Command::Token(args) => commands::crm::run_token(&global, args),
     };
     match result {
         Ok(code) => code,

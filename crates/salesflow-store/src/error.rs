@@ -14,6 +14,8 @@ pub enum ErrorCode {
     UnknownField,
     /// A filter, sort or cursor cannot be understood (HTTP 400).
     InvalidQuery,
+    /// The request body is not well-formed JSON (HTTP 400).
+    MalformedJson,
     /// The record (or the record a reference points to) does not exist or is not visible (HTTP 404).
     NotFound,
     /// A unique value is taken, or a record is still referenced (HTTP 409).
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::MissingField => "missing_field",
             ErrorCode::UnknownField => "unknown_field",
             ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::MalformedJson => "malformed_json",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Unauthorized => "unauthorized",

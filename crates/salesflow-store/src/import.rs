@@ -1291,7 +1291,7 @@ async fn check_attachments(
     connection: &mut AnyConnection,
     spec: &EntitySpec,
     prepared: &mut Vec<(Candidate, Vec<SqlValue>, Option<Stored>)>,
-    fail: &mut dyn FnMut(u64, String),
+    fail: &mut (dyn FnMut(u64, String) + Send),
 ) -> Result<()> {
     let type_i = spec
         .fields

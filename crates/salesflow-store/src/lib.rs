@@ -17,6 +17,7 @@ pub mod custom_fields;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod merge;
 pub mod query;
 pub mod records;
 pub mod schema;
@@ -30,6 +31,7 @@ pub use custom_fields::CustomFieldDef;
 pub use db::Dialect;
 pub use error::{ErrorCode, Result, StoreError};
 pub use import::{ColumnMapping, ImportMode, ImportOptions, ImportReport, RowError};
+pub use merge::MergeReport;
 pub use query::{Filter, FilterOp, KanbanColumn, ListQuery, Page, SearchHit};
 pub use records::{Record, StageChange};
 

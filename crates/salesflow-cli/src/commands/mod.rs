@@ -6,6 +6,7 @@ pub mod basket;
 pub mod budget;
 pub mod clv;
 mod clv_run;
+pub mod crm;
 pub mod demo;
 pub mod forecast;
 pub mod predict;
@@ -32,6 +33,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<EngineError>() {
             return if e.is_bad_input() { 2 } else { 1 };
+        }
+        if let Some(e) = cause.downcast_ref::<salesflow_store::StoreError>() {
+            return if e.code().is_client_error() { 2 } else { 1 };
         }
         if let Some(e) = cause.downcast_ref::<salesflow_analytics::AnalyticsError>() {
             return if e.is_bad_input() { 2 } else { 1 };

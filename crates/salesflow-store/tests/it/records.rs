@@ -278,3 +278,43 @@ async fn custom_fields_are_typed_filtered_and_sorted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn merging_moves_everything_to_the_survivor() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let system = Actor::system();
+        let survivor = store.create(&cast.manager, "customers", &json!({"name": "Ann Lee", "email": "ann@acme.io"})).await.unwrap();
+        let duplicate = store
+            .create(&cast.manager, "customers", &json!({"name": "Ann Lee (old)", "email": "ANN@acme.io", "phone": "+1 555", "external_id": "OLD-7"}))
+            .await
+            .unwrap();
+        let (survivor_id, duplicate_id) = (survivor["id"].as_str().unwrap(), duplicate["id"].as_str().unwrap());
+        assert_eq!(store.duplicate_groups(&system, "customers").await.unwrap(), vec![vec![survivor_id.to_string(), duplicate_id.to_string()]], "{backend}");
+        let pipeline = store.list(&system, "pipelines", &Default::default()).await.unwrap().records[0]["id"].clone();
+        let deal = store.create(&cast.manager, "deals", &json!({"name": "D", "pipeline_id": pipeline, "customer_id": duplicate_id})).await.unwrap();
+        let order = store.create(&system, "orders", &json!({"customer_id": duplicate_id, "ordered_at": "2026-03-01", "amount": 20})).await.unwrap();
+        let note = store.create(&cast.manager, "activities", &json!({"kind": "note", "subject": "called", "record_type": "customers", "record_id": duplicate_id})).await.unwrap();
+        let tag = store.create(&cast.manager, "tags", &json!({"name": "vip"})).await.unwrap();
+        for record in [survivor_id, duplicate_id] {
+            store.create(&cast.manager, "taggings", &json!({"tag_id": tag["id"], "record_type": "customers", "record_id": record})).await.unwrap();
+        }
+
+        let report = store.merge(&cast.manager, "customers", survivor_id, duplicate_id).await.unwrap();
+        assert_eq!(report.moved["deals.customer_id"], 1, "{backend}");
+        assert_eq!(report.moved["orders.customer_id"], 1);
+        assert_eq!(report.filled, ["external_id", "phone"]);
+        assert_eq!(store.get(&system, "deals", deal["id"].as_str().unwrap()).await.unwrap()["customer_id"], survivor_id);
+        assert_eq!(store.get(&system, "orders", order["id"].as_str().unwrap()).await.unwrap()["customer_id"], survivor_id);
+        assert_eq!(store.get(&system, "activities", note["id"].as_str().unwrap()).await.unwrap()["record_id"], survivor_id);
+        let merged = store.get(&system, "customers", survivor_id).await.unwrap();
+        assert_eq!((merged["phone"].as_str(), merged["external_id"].as_str()), (Some("+1 555"), Some("OLD-7")));
+        assert_eq!(store.get(&system, "customers", duplicate_id).await.unwrap_err().code(), ErrorCode::NotFound);
+        let taggings = store.list(&system, "taggings", &Default::default()).await.unwrap().records;
+        assert_eq!(taggings.len(), 1, "{backend}: one vip tag left on the survivor");
+        let log = store.audit_log(&cast.admin, &AuditQuery { action: Some("merge".into()), ..AuditQuery::default() }).await.unwrap();
+        assert_eq!(log[0].changes["merged"][0]["email"], "ann@acme.io");
+        assert!(store.duplicate_groups(&system, "customers").await.unwrap().is_empty());
+    })
+    .await;
+}
