@@ -43,15 +43,37 @@ impl Dialect {
     }
 }
 
-/// The migrations, embedded in the binary so a fresh database needs nothing beside it.
-fn migrator() -> Migrator {
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("crm"),
-        MigrationType::Simple,
-        include_str!("../migrations/0001_crm.sql").into_sql_str(),
-        false,
-    )];
+/// The migrations, embedded in the binary so a fresh database needs nothing beside it. Most
+/// are shared; a dialect-only one is an empty statement on the other database, so both keep
+/// the same version numbers.
+fn migrator(dialect: Dialect) -> Migrator {
+    let postgres_only = |sql: &'static str| {
+        if dialect == Dialect::Postgres {
+            sql
+        } else {
+            "SELECT 1;"
+        }
+    };
+    let steps: [(i64, &'static str, &'static str); 2] = [
+        (1, "crm", include_str!("../migrations/0001_crm.sql")),
+        (
+            2,
+            "postgres sort indexes",
+            postgres_only(include_str!("../migrations/0002_postgres_sort_indexes.sql")),
+        ),
+    ];
+    let migrations = steps
+        .into_iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
     Migrator::with_migrations(migrations)
 }
 
@@ -92,7 +114,7 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect)> {
                 format!("cannot open the database {url:?}: {error}"),
             )
         })?;
-    migrator().run(&pool).await?;
+    migrator(dialect).run(&pool).await?;
     Ok((pool, dialect))
 }
 

@@ -11,6 +11,7 @@
 //! is only ever matched against them, never spliced into SQL.
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod custom_fields;
@@ -25,6 +26,7 @@ pub mod value;
 
 use sqlx::AnyPool;
 
+pub use analytics::{CustomerScore, ExportCounts};
 pub use audit::{AuditEntry, AuditQuery};
 pub use auth::{Actor, IssuedToken, Role, Scope, User};
 pub use custom_fields::CustomFieldDef;

@@ -23,8 +23,19 @@ use crate::progress::Bars;
 pub struct Args {
     /// Folder with the tables (orders is required; customers, deals, stage_events,
     /// subscriptions, marketing_spend and events each add sections).
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "db",
+        conflicts_with = "db"
+    )]
+    data: Option<PathBuf>,
+    /// Analyse the CRM database instead (sqlite://FILE or postgres://...): its orders, order
+    /// lines, products, customers, deals and stage history are written as the canonical
+    /// tables into OUT/crm_tables, analysed exactly as files are, and each customer's
+    /// segment, CLV, probability alive and next action are written back onto the customers.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
     /// Folder to write report.html, metrics.json, customers_scored.csv/.parquet and actions/.
     #[arg(long, value_name = "DIR", default_value = "salesflow-report")]
     out: PathBuf,
@@ -106,7 +117,21 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     if args.clusters.is_some_and(|k| k < 1) {
         bail!(UsageError("--clusters must be at least 1".into()));
     }
-    let config = load_config(global.config.as_deref(), Some(&args.data))?;
+    let runtime = super::runtime()?;
+    let crm = match &args.db {
+        Some(url) => Some(runtime.block_on(salesflow_store::Store::open(url))?),
+        None => None,
+    };
+    let data = match (&crm, &args.data) {
+        (Some(store), _) => {
+            let dir = args.out.join("crm_tables");
+            runtime.block_on(store.export_for_analysis(&salesflow_store::Actor::system(), &dir))?;
+            dir
+        }
+        (None, Some(data)) => data.clone(),
+        (None, None) => bail!(UsageError("give --data DIR or --db URL".into())),
+    };
+    let config = load_config(global.config.as_deref(), Some(&data))?;
     args.read.check(&config)?;
     let options = AnalyzeOptions {
         rules: config.segment_rules().to_vec(),
@@ -133,14 +158,86 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         },
     };
     let bars = Bars::new(global.quiet || args.json);
-    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
-    let written = run_analysis(&dataset, &options, &args.out, &args.data, &bars)?;
+    let dataset = args.read.load_dir(&data, &config, &bars)?;
+    let source = match &args.db {
+        Some(url) => PathBuf::from(format!("the CRM database {}", without_password(url))),
+        None => data.clone(),
+    };
+    let written = run_analysis(&dataset, &options, &args.out, &source, &bars)?;
+    if let Some(store) = &crm {
+        let scores = customer_scores(&scored_customers(&written.analysis)?)?;
+        let updated =
+            runtime.block_on(store.write_scores(&salesflow_store::Actor::system(), &scores))?;
+        if !global.quiet && !args.json {
+            eprintln!("wrote the scores of {updated} customers back to the CRM");
+        }
+    }
     if args.json {
         super::print_stdout(&written.metrics)?;
     } else {
         print_summary(&written)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The scores the CRM keeps, from the scored table: segment, CLV over the horizon,
+/// probability alive and action, where the analysis produced them.
+fn customer_scores(scored: &RecordBatch) -> Result<Vec<salesflow_store::CustomerScore>> {
+    use datafusion::arrow::array::{Array, Float64Array, StringArray};
+    let text = |name: &str| {
+        scored
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+    };
+    let float = |name: &str| {
+        scored
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<Float64Array>().cloned())
+    };
+    let ids = text("customer_id").context("the scored table has no customer_id")?;
+    let segment = text("rfm_segment");
+    let action = text("action");
+    let p_alive = float("p_alive");
+    let clv_name = scored
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .find(|n| n.starts_with("clv_"));
+    let clv = clv_name.and_then(|name| float(&name));
+    let pick_text = |column: &Option<StringArray>, i: usize| {
+        column
+            .as_ref()
+            .filter(|c| c.is_valid(i))
+            .map(|c| c.value(i).to_string())
+    };
+    let pick_float = |column: &Option<Float64Array>, i: usize| {
+        column
+            .as_ref()
+            .filter(|c| c.is_valid(i))
+            .map(|c| c.value(i))
+    };
+    Ok((0..scored.num_rows())
+        .map(|i| salesflow_store::CustomerScore {
+            customer_id: ids.value(i).to_string(),
+            segment: pick_text(&segment, i),
+            clv: pick_float(&clv, i),
+            p_alive: pick_float(&p_alive, i),
+            next_action: pick_text(&action, i),
+        })
+        .collect())
 }
 
 /// What [`run_analysis`] wrote.

@@ -318,3 +318,36 @@ async fn merging_moves_everything_to_the_survivor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn analytics_read_the_crm_and_write_scores_back() {
+    on_each_backend(|store, backend| async move {
+        let system = Actor::system();
+        let customer = store.create(&system, "customers", &json!({"name": "Ann", "email": "ann@x.io"})).await.unwrap();
+        let id = customer["id"].as_str().unwrap().to_string();
+        for (day, amount) in [("2026-01-05", 20.5), ("2026-02-07", 31.0)] {
+            store.create(&system, "orders", &json!({"customer_id": id, "ordered_at": day, "amount": amount, "channel": "web"})).await.unwrap();
+        }
+        store.create(&system, "deals", &json!({"name": "D", "stage_id": stage(&store, "Demo").await, "amount": 900, "customer_id": id})).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let counts = store.export_for_analysis(&system, dir.path()).await.unwrap();
+        assert_eq!(counts.tables[0], ("orders.csv".to_string(), 2), "{backend}");
+        let orders = std::fs::read_to_string(dir.path().join("orders.csv")).unwrap();
+        let first = orders.lines().nth(1).unwrap();
+        assert!(first.ends_with(&format!("{id},2026-01-05T00:00:00.000000Z,20.5,,web,")), "{backend}: {first}");
+        let stages = std::fs::read_to_string(dir.path().join("stage_events.csv")).unwrap();
+        assert!(stages.lines().nth(1).unwrap().contains(",Demo,"), "{backend}: {stages}");
+        let deals = std::fs::read_to_string(dir.path().join("deals.csv")).unwrap();
+        assert!(deals.lines().nth(1).unwrap().contains(",Demo,900,"), "{backend}: {deals}");
+
+        let scores = [
+            salesflow_store::CustomerScore { customer_id: id.clone(), segment: Some("Champions".into()), clv: Some(123.25), p_alive: None, next_action: Some("upsell".into()) },
+            salesflow_store::CustomerScore { customer_id: "not-in-the-crm".into(), segment: None, clv: Some(f64::NAN), p_alive: Some(0.5), next_action: None },
+        ];
+        assert_eq!(store.write_scores(&system, &scores).await.unwrap(), 1, "{backend}");
+        let scored = store.get(&system, "customers", &id).await.unwrap();
+        assert_eq!((scored["segment"].as_str(), scored["clv"].as_f64(), scored["next_action"].as_str()), (Some("Champions"), Some(123.25), Some("upsell")));
+        assert!(scored["p_alive"].is_null() && scored["scored_at"].is_string());
+    })
+    .await;
+}
