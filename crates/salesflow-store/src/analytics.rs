@@ -170,8 +170,7 @@ impl Store {
         let mut updated = 0;
         // Five parameters per customer; well under both databases' limits.
         for chunk in scores.chunks(2000) {
-            let mut params = Params::default();
-            let stamp_param = params.text(&stamp);
+            let mut params = Params::new(self.dialect);
             let rows: Vec<String> = chunk
                 .iter()
                 .map(|score| {
@@ -185,6 +184,8 @@ impl Store {
                     )
                 })
                 .collect();
+            // Pushed after the rows: it comes after them in the statement.
+            let stamp_param = params.text(&stamp);
             let sql = format!(
                 // A CTE names the VALUES columns in both dialects (SQLite has no alias lists).
                 "WITH v (id, segment, clv, p_alive, action) AS (VALUES {}) \

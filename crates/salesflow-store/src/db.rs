@@ -20,6 +20,15 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The dialect of an open connection.
+    pub(crate) fn of(connection: &sqlx::AnyConnection) -> Dialect {
+        if connection.backend_name() == "PostgreSQL" {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        }
+    }
+
     /// The expression reading custom field `name` (already validated) of a row as text or a
     /// number, to compare and sort on.
     pub(crate) fn custom_field(self, name: &str, numeric: bool) -> String {
@@ -100,7 +109,7 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect)> {
                     // WAL lets readers go on while an import writes; NORMAL sync is durable
                     // in WAL mode except for the last commits on power loss.
                     connection
-                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
                         .await?;
                 }
                 Ok(())

@@ -194,7 +194,7 @@ impl Store {
                 .with_field("entity"));
             }
         };
-        let mut params = crate::records::Params::default();
+        let mut params = crate::records::Params::new(self.dialect);
         let mut sql = format!(
             "SELECT id, LOWER({key}) AS k FROM {} WHERE {key} IS NOT NULL",
             spec.name

@@ -323,7 +323,7 @@ impl Store {
         let spec = spec_of(entity)?;
         actor.require_scope(Scope::Read)?;
         let definitions = self.custom_fields(spec.name).await?;
-        let mut params = Params::default();
+        let mut params = Params::new(self.dialect);
         let mut conditions = Vec::new();
         if let Some(visible) = visibility(spec, actor, &mut params) {
             conditions.push(visible);
@@ -335,9 +335,7 @@ impl Store {
         let total = if query.with_total {
             let where_clause = where_clause(&conditions);
             let sql = format!("SELECT COUNT(*) AS n FROM {} {where_clause}", spec.name);
-            let count_params = Params {
-                values: params.values.clone(),
-            };
+            let count_params = params.clone();
             Some(
                 count_params
                     .query(sql)
@@ -456,12 +454,15 @@ impl Store {
             &crate::schema::CUSTOMERS,
             &crate::schema::DEALS,
         ] {
-            let mut params = Params::default();
-            let pattern = params.text(&like_pattern(term, false));
+            let mut params = Params::new(self.dialect);
+            let pattern = like_pattern(term, false);
             let matches: Vec<String> = spec
                 .search_fields
                 .iter()
-                .map(|field| self.dialect.contains(field, &pattern))
+                .map(|field| {
+                    let placeholder = params.text(&pattern);
+                    self.dialect.contains(field, &placeholder)
+                })
                 .collect();
             let mut conditions = vec![format!("({})", matches.join(" OR "))];
             if let Some(visible) = visibility(spec, actor, &mut params) {
@@ -492,7 +493,7 @@ impl Store {
             .bind(pipeline_id)
             .fetch_all(&self.pool)
             .await?;
-        let mut params = Params::default();
+        let mut params = Params::new(self.dialect);
         let pipeline = params.text(pipeline_id);
         let mut conditions = vec![format!("pipeline_id = {pipeline}")];
         if let Some(visible) = visibility(&crate::schema::DEALS, actor, &mut params) {
@@ -553,8 +554,9 @@ fn after_cursor(
     field: &str,
     params: &mut Params,
 ) -> Result<String> {
-    let id = params.text(&cursor.id);
+    // Values are pushed in the order they appear (SQLite's placeholders are positional).
     if field == "id" {
+        let id = params.text(&cursor.id);
         return Ok(format!("id {} {id}", if descending { "<" } else { ">" }));
     }
     let expression = &column.expression;
@@ -562,23 +564,28 @@ fn after_cursor(
         StoreError::new(ErrorCode::InvalidQuery, "the cursor does not fit this list")
             .with_field("cursor")
     })?;
+    let (beyond, id_beyond) = if descending { ("<", "<") } else { (">", ">") };
     Ok(match (last.is_null(), descending) {
         (true, false) => {
+            let id = params.text(&cursor.id);
             format!("(({expression} IS NULL AND id > {id}) OR {expression} IS NOT NULL)")
         }
-        (true, true) => format!("({expression} IS NULL AND id < {id})"),
-        (false, false) => {
-            let value = params.push(last);
-            format!("({expression} > {value} OR ({expression} = {value} AND id > {id}))")
+        (true, true) => {
+            let id = params.text(&cursor.id);
+            format!("({expression} IS NULL AND id < {id})")
         }
-        (false, true) => {
-            let value = params.push(last);
-            let nulls = if column.nullable {
+        (false, _) => {
+            let first = params.push(last.clone());
+            let again = params.push(last);
+            let id = params.text(&cursor.id);
+            let nulls = if descending && column.nullable {
                 format!(" OR {expression} IS NULL")
             } else {
                 String::new()
             };
-            format!("({expression} < {value} OR ({expression} = {value} AND id < {id}){nulls})")
+            format!(
+                "({expression} {beyond} {first} OR ({expression} = {again} AND id {id_beyond} {id}){nulls})"
+            )
         }
     })
 }
