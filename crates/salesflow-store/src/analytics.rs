@@ -120,8 +120,8 @@ fn cell(row: &sqlx::any::AnyRow, index: usize) -> Result<String> {
 }
 
 impl Store {
-    /// Writes the canonical tables into `dir` (all the CRM's records: analytics read
-    /// everything, so only roles that see everything may run it).
+    /// Writes the canonical tables that have rows into `dir` (all the CRM's records:
+    /// analytics read everything, so only roles that see everything may run it).
     pub async fn export_for_analysis(&self, actor: &Actor, dir: &Path) -> Result<ExportCounts> {
         actor.require_scope(crate::auth::Scope::Read)?;
         if !actor.sees_everything() {
@@ -140,6 +140,15 @@ impl Store {
         for table in TABLES {
             let rows = sqlx::query(table.query).fetch_all(&self.pool).await?;
             let path = dir.join(table.file);
+            if rows.is_empty() {
+                // An absent table is one the analysis goes without; an empty file is an error
+                // to the ingest. A file of an earlier export must not stand in for it.
+                if path.exists() {
+                    std::fs::remove_file(&path).map_err(io)?;
+                }
+                counts.push((table.file.to_string(), 0));
+                continue;
+            }
             let mut writer = csv::Writer::from_path(&path).map_err(|e| io(e.into()))?;
             writer
                 .write_record(table.header)

@@ -62,8 +62,8 @@ pub struct ImportOptions {
     /// The field that identifies a record (default: the entity's natural key, e.g. a
     /// customer's e-mail, else `external_id`).
     pub key: Option<String>,
-    /// File column → field (`custom_fields.x` for a custom field); columns not named here
-    /// are matched by the suggestions.
+    /// File column → field (`custom_fields.x` for a custom field; `""` or `"-"` ignores the
+    /// column); columns not named here are matched by the suggestions.
     pub mapping: HashMap<String, String>,
     /// Validate and report without writing.
     pub dry_run: bool,
@@ -226,6 +226,10 @@ pub fn suggest_mapping(
             )
             .with_field("map"));
         };
+        if field.is_empty() || field == "-" {
+            // Mapped to nothing: the column is ignored, not matched by name.
+            continue;
+        }
         if !known(field) {
             return Err(StoreError::new(
                 ErrorCode::UnknownField,

@@ -196,14 +196,17 @@ fn without_password(url: &str) -> String {
 /// probability alive and action, where the analysis produced them.
 fn customer_scores(scored: &RecordBatch) -> Result<Vec<salesflow_store::CustomerScore>> {
     use datafusion::arrow::array::{Array, Float64Array, StringArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    // Whatever string or number layout a column has, read it as plain UTF-8 or f64.
+    let as_type =
+        |name: &str, to: &DataType| scored.column_by_name(name).and_then(|c| cast(c, to).ok());
     let text = |name: &str| {
-        scored
-            .column_by_name(name)
+        as_type(name, &DataType::Utf8)
             .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
     };
     let float = |name: &str| {
-        scored
-            .column_by_name(name)
+        as_type(name, &DataType::Float64)
             .and_then(|c| c.as_any().downcast_ref::<Float64Array>().cloned())
     };
     let ids = text("customer_id").context("the scored table has no customer_id")?;

@@ -42,7 +42,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "KIND", required_unless_present = "undo")]
     kind: Option<String>,
     /// A TOML file mapping the file's columns to fields: `[columns]` then `"Full Name" = "name"`
-    /// (a custom field as "custom_fields.tier"). Columns it does not name are matched by name.
+    /// (a custom field as "custom_fields.tier"; `"Notes" = ""` ignores a column). Columns it
+    /// does not name are matched by name.
     #[arg(long, value_name = "FILE")]
     map: Option<PathBuf>,
     /// create: only new records (a row matching one is an error); update: only existing ones;

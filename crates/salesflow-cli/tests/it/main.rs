@@ -7,6 +7,7 @@ mod basket;
 mod cdnow;
 mod cleaning;
 mod clv;
+mod crm;
 mod demo;
 mod forecast;
 mod predict;
