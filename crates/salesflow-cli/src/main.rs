@@ -76,6 +76,9 @@ enum Command {
     /// Import a CSV file into the CRM database (customers, companies, deals, orders, ...):
     /// columns mapped, every row checked, duplicates found, all or nothing; `--undo` reverts one.
     Import(commands::crm::ImportArgs),
+    /// Merge a duplicate customer or company into another (its deals, orders, activities and
+    /// tags move over), or list the likely duplicates.
+    Merge(commands::crm::MergeArgs),
     /// The CRM's users: create (with a role and team) and list.
     User(commands::crm::UserArgs),
     /// API tokens for the CRM's REST API: create (shown once) and revoke.
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::Forecast(args) => commands::forecast::run(&global, args),
         Command::Serve(args) => commands::crm::run_serve(&global, args),
         Command::Import(args) => commands::crm::run_import(&global, args),
+        Command::Merge(args) => commands::crm::run_merge(&global, args),
         Command::User(args) => commands::crm::run_user(&global, args),
         Command::Token(args) => commands::crm::run_token(&global, args),
     };

@@ -407,3 +407,54 @@ pub fn run_serve(_global: &Global, args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// customers or companies.
+    #[arg(long, value_parser = ["customers", "companies"])]
+    kind: String,
+    /// The record to keep.
+    survivor: Option<String>,
+    /// The duplicate merged into it and deleted.
+    duplicate: Option<String>,
+    /// List the groups that look like duplicates (same e-mail, or same domain) instead.
+    #[arg(long, conflicts_with_all = ["survivor", "duplicate"])]
+    list: bool,
+    #[command(flatten)]
+    db: DbFlag,
+}
+
+pub fn run_merge(_global: &Global, args: MergeArgs) -> Result<ExitCode> {
+    let runtime = super::runtime()?;
+    let store = args.db.open(&runtime)?;
+    let system = Actor::system();
+    if args.list {
+        for group in runtime.block_on(store.duplicate_groups(&system, &args.kind))? {
+            print_stdout(&group.join("\t"))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(survivor), Some(duplicate)) = (&args.survivor, &args.duplicate) else {
+        return Err(UsageError("give SURVIVOR and DUPLICATE ids, or --list".into()).into());
+    };
+    let report = runtime.block_on(store.merge(&system, &args.kind, survivor, duplicate))?;
+    let moved: Vec<String> = report
+        .moved
+        .iter()
+        .map(|(what, count)| format!("{count} {what}"))
+        .collect();
+    print_stdout(&format!(
+        "merged {duplicate} into {survivor}: moved {}; filled {}",
+        if moved.is_empty() {
+            "nothing".to_string()
+        } else {
+            moved.join(", ")
+        },
+        if report.filled.is_empty() {
+            "no fields".to_string()
+        } else {
+            report.filled.join(", ")
+        }
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

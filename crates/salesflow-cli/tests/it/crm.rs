@@ -138,8 +138,73 @@ fn import_then_analyze_the_crm_and_write_scores_back() {
         store.close().await;
     });
 
-    // The orders import is undone: the scores stay, the orders go.
+    // The orders import is undone (the scores stay), once only.
     salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db]).success();
-    let run = salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db]);
-    run.bad_input().stderr_has("not completed");
+    salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db])
+        .bad_input()
+        .stderr_has("not completed");
+
+    // Orders again, then two customers merged from the command line: the duplicate's orders
+    // move over, and that import can no longer be undone without losing the move.
+    let run = salesflow(
+        dir.path(),
+        &[
+            "import",
+            "co/csv/orders.csv",
+            "--kind",
+            "orders",
+            "--db",
+            &db,
+        ],
+    );
+    run.success();
+    let import_id = run
+        .stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "--undo")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('`')
+        .to_string();
+    salesflow(
+        dir.path(),
+        &["merge", "--kind", "customers", "--list", "--db", &db],
+    )
+    .success();
+    let ids = runtime.block_on(async {
+        let store = salesflow_store::Store::open(&db).await.unwrap();
+        let page = store
+            .list(
+                &salesflow_store::Actor::system(),
+                "customers",
+                &salesflow_store::ListQuery {
+                    limit: Some(2),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        page.records
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    });
+    let run = salesflow(
+        dir.path(),
+        &[
+            "merge",
+            "--kind",
+            "customers",
+            &ids[0],
+            &ids[1],
+            "--db",
+            &db,
+        ],
+    );
+    run.success();
+    assert!(run.stdout.contains("orders.customer_id"), "{}", run.stdout);
+    salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db])
+        .bad_input()
+        .stderr_has("changed after the import");
 }
