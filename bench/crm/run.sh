@@ -74,7 +74,7 @@ floor_load() {
 
 wrk_line() { # label url token connections
     local out
-    out="$(wrk -t2 -c"$4" -d"${DURATION}s" --latency -H "Authorization: Bearer $3" "$2")"
+    out="$(wrk -t"$(( $4 < 2 ? 1 : 2 ))" -c"$4" -d"${DURATION}s" --latency -H "Authorization: Bearer $3" "$2")"
     local rps p50 p99
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
@@ -110,7 +110,7 @@ for backend in $BACKENDS; do
     demo="$(curl -sf -H "Authorization: Bearer $token" "$api/stages?name=Demo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')"
     pipeline="$(curl -sf -H "Authorization: Bearer $token" "$api/pipelines" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')"
     list="$api/deals?stage_id=$demo&amount%5Bgte%5D=1000&sort=-amount&limit=50"
-    curl -sf -H "Authorization: Bearer $token" "$list&total=true" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"  list check: {len(d[\"data\"])} of {d[\"total\"]} deals in Demo with amount >= 1000, first amount {d[\"data\"][0][\"amount\"]}")'
+    curl -sf -H "Authorization: Bearer $token" "$list&total=true" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("  list check:", len(d["data"]), "of", d["total"], "deals in Demo with amount >= 1000; first amount", d["data"][0]["amount"])'
     for c in 1 4 16; do
         wrk_line "list: stage + amount>=, by -amount" "$list" "$token" "$c"
     done

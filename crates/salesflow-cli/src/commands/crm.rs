@@ -19,6 +19,7 @@ pub struct DbFlag {
     /// The CRM database: sqlite://FILE (created when missing) or postgres://USER:PASS@HOST/DB.
     #[arg(
         long,
+        global = true,
         value_name = "URL",
         env = "SALESFLOW_DB",
         default_value = "sqlite://salesflow.db"
