@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use crate::Store;
 use crate::auth::{Actor, Role};
@@ -222,17 +222,5 @@ impl Store {
         .await?;
         transaction.commit().await?;
         Ok(updated)
-    }
-
-    /// How many rows `table` (an entity) has.
-    pub async fn count(&self, entity: &str) -> Result<i64> {
-        let spec = crate::records::spec_of(entity)?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM {}",
-            spec.name
-        )))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
     }
 }

@@ -612,7 +612,7 @@ async fn prepare(
                 connection,
                 actor,
                 "record_id",
-                leak_entity_name(&record_type)?,
+                attachable_entity(&record_type)?,
                 &record_id,
             )
             .await?;
@@ -639,8 +639,8 @@ async fn prepare(
     })
 }
 
-/// The `'static` entity name of an attachable record type (already checked to be a choice).
-fn leak_entity_name(record_type: &str) -> Result<&'static str> {
+/// The entity an activity or tagging's `record_type` names (already checked to be a choice).
+fn attachable_entity(record_type: &str) -> Result<&'static str> {
     schema::ATTACHABLE
         .iter()
         .copied()

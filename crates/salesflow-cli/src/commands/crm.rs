@@ -58,7 +58,7 @@ pub struct ImportArgs {
     /// Check everything and say what would happen, writing nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The field delimiter (a character, or `tab`).
+    /// The field delimiter (a character, or tab, comma, semicolon, pipe).
     #[arg(long, default_value = ",")]
     delimiter: String,
     /// Also write the full report (every row in error, the column mapping) as JSON here.
@@ -93,14 +93,16 @@ fn read_map(path: &Path) -> Result<HashMap<String, String>> {
     Ok(map.columns)
 }
 
+/// The one-byte delimiter of `--delimiter` (the same words the analytics' `--delimiter`
+/// takes; runs of blanks do not apply to CSV imports).
 fn parse_delimiter(text: &str) -> Result<u8> {
-    match text {
-        "tab" | "\\t" => Ok(b'\t'),
-        _ if text.len() == 1 => Ok(text.as_bytes()[0]),
-        _ => Err(UsageError(format!(
-            "--delimiter {text:?}: give one character, or `tab`"
-        ))
+    match text.parse::<salesflow_core::Delimiter>() {
+        Ok(salesflow_core::Delimiter::Byte(byte)) => Ok(byte),
+        Ok(salesflow_core::Delimiter::Whitespace) => Err(UsageError(
+            "--delimiter whitespace does not apply to imports: give one character, or `tab`".into(),
+        )
         .into()),
+        Err(error) => Err(UsageError(format!("--delimiter: {error}")).into()),
     }
 }
 

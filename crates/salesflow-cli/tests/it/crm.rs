@@ -3,6 +3,18 @@
 
 use crate::util::salesflow;
 
+/// The import id `salesflow import` prints in its undo hint.
+fn import_id(stdout: &str) -> String {
+    let after = stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "--undo")
+        .nth(1);
+    after
+        .expect("an undo hint")
+        .trim_end_matches('`')
+        .to_string()
+}
+
 #[test]
 fn import_then_analyze_the_crm_and_write_scores_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,14 +93,7 @@ fn import_then_analyze_the_crm_and_write_scores_back() {
         ],
     );
     run.success();
-    let import_id = run
-        .stdout
-        .split_whitespace()
-        .skip_while(|w| *w != "--undo")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches('`')
-        .to_string();
+    let undo_id = import_id(&run.stdout);
 
     let run = salesflow(
         dir.path(),
@@ -139,8 +144,8 @@ fn import_then_analyze_the_crm_and_write_scores_back() {
     });
 
     // The orders import is undone (the scores stay), once only.
-    salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db]).success();
-    salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db])
+    salesflow(dir.path(), &["import", "--undo", &undo_id, "--db", &db]).success();
+    salesflow(dir.path(), &["import", "--undo", &undo_id, "--db", &db])
         .bad_input()
         .stderr_has("not completed");
 
@@ -158,14 +163,7 @@ fn import_then_analyze_the_crm_and_write_scores_back() {
         ],
     );
     run.success();
-    let import_id = run
-        .stdout
-        .split_whitespace()
-        .skip_while(|w| *w != "--undo")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches('`')
-        .to_string();
+    let undo_id = import_id(&run.stdout);
     salesflow(
         dir.path(),
         &["merge", "--kind", "customers", "--list", "--db", &db],
@@ -204,7 +202,7 @@ fn import_then_analyze_the_crm_and_write_scores_back() {
     );
     run.success();
     assert!(run.stdout.contains("orders.customer_id"), "{}", run.stdout);
-    salesflow(dir.path(), &["import", "--undo", &import_id, "--db", &db])
+    salesflow(dir.path(), &["import", "--undo", &undo_id, "--db", &db])
         .bad_input()
         .stderr_has("changed after the import");
 }

@@ -8,7 +8,7 @@ use salesflow_store::{Actor, Role, Scope, Store};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::harness::{dump, on_each_backend, stage};
+use crate::harness::{dump, on_each_backend, stage, user_with_token};
 
 struct Api {
     router: Router,
@@ -63,43 +63,13 @@ impl Api {
     }
 }
 
-/// A user of `role` (in `team`) and a token with `scopes`.
-async fn token(
-    store: &Store,
-    email: &str,
-    role: Role,
-    team: Option<&str>,
-    scopes: &[Scope],
-) -> String {
-    let system = Actor::system();
-    let team_id = match team {
-        Some(team) => Some(store.ensure_team(&system, team).await.unwrap()),
-        None => None,
-    };
-    let (user, _) = store
-        .create_user(
-            &system,
-            email,
-            email,
-            role,
-            team_id.as_deref(),
-            Some("correct horse battery"),
-        )
-        .await
-        .unwrap();
-    store
-        .create_token(&system, &user.id, "test", scopes)
-        .await
-        .unwrap()
-        .token
-}
-
 #[tokio::test]
 async fn errors_have_one_shape_and_the_right_status() {
     on_each_backend(|store, backend| async move {
         let api = Api::new(store.clone());
-        let admin = token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
-        let reader = token(&store, "reader@x.io", Role::Manager, None, &[Scope::Read]).await;
+        let admin = user_with_token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
+        let reader =
+            user_with_token(&store, "reader@x.io", Role::Manager, None, &[Scope::Read]).await;
 
         let reply = api.call("GET", "/api/v1/customers", None, None, &[]).await;
         assert_eq!(
@@ -278,9 +248,9 @@ async fn errors_have_one_shape_and_the_right_status() {
 async fn a_sales_user_cannot_reach_another_teams_deal_by_any_route() {
     on_each_backend(|store, backend| async move {
         let api = Api::new(store.clone());
-        let north = token(&store, "north@x.io", Role::Sales, Some("North"), &[Scope::Read, Scope::Write]).await;
-        let south = token(&store, "south@x.io", Role::Sales, Some("South"), &[Scope::Read, Scope::Write]).await;
-        let analyst = token(&store, "analyst@x.io", Role::Analyst, None, Scope::ALL).await;
+        let north = user_with_token(&store, "north@x.io", Role::Sales, Some("North"), &[Scope::Read, Scope::Write]).await;
+        let south = user_with_token(&store, "south@x.io", Role::Sales, Some("South"), &[Scope::Read, Scope::Write]).await;
+        let analyst = user_with_token(&store, "analyst@x.io", Role::Analyst, None, Scope::ALL).await;
         let body = json!({"name": "Zanzibar expansion", "amount": 1200, "stage_id": stage(&store, "Demo").await}).to_string();
         let reply = api.call("POST", "/api/v1/deals", Some(&north), Some(&body), &[]).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{backend}: {}", reply.text);
@@ -317,7 +287,7 @@ async fn a_sales_user_cannot_reach_another_teams_deal_by_any_route() {
 async fn a_stage_change_appears_in_history_and_audit_log() {
     on_each_backend(|store, backend| async move {
         let api = Api::new(store.clone());
-        let admin = token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
+        let admin = user_with_token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
         let reply = api
             .call(
                 "POST",
@@ -380,7 +350,7 @@ async fn a_stage_change_appears_in_history_and_audit_log() {
 async fn imports_through_the_api_are_all_or_nothing_and_undoable() {
     on_each_backend(|store, backend| async move {
         let api = Api::new(store.clone());
-        let admin = token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
+        let admin = user_with_token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
         let before = dump(&store).await;
         let mut csv = String::from("email,name,tier\n");
         for i in 0..300 {
@@ -535,7 +505,7 @@ async fn sessions_need_csrf_and_logins_are_rate_limited() {
 async fn every_documented_operation_is_served() {
     on_each_backend(|store, backend| async move {
         let api = Api::new(store.clone());
-        let admin = token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
+        let admin = user_with_token(&store, "admin@x.io", Role::Admin, None, Scope::ALL).await;
         let document = api
             .call("GET", "/api/v1/openapi.json", Some(&admin), None, &[])
             .await;

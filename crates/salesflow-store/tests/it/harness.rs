@@ -109,35 +109,49 @@ pub struct Cast {
     pub analyst: Actor,
 }
 
-pub async fn cast(store: &Store) -> Cast {
+/// A user of `role` in team `team` (created when new) and an API token of theirs with `scopes`.
+pub async fn user_with_token(
+    store: &Store,
+    email: &str,
+    role: Role,
+    team: Option<&str>,
+    scopes: &[salesflow_store::Scope],
+) -> String {
     let system = Actor::system();
-    let north_team = store.ensure_team(&system, "North").await.unwrap();
-    let south_team = store.ensure_team(&system, "South").await.unwrap();
+    let team_id = match team {
+        Some(team) => Some(store.ensure_team(&system, team).await.unwrap()),
+        None => None,
+    };
+    let (user, _) = store
+        .create_user(
+            &system,
+            email,
+            email,
+            role,
+            team_id.as_deref(),
+            Some("correct horse battery"),
+        )
+        .await
+        .unwrap();
+    store
+        .create_token(&system, &user.id, "test", scopes)
+        .await
+        .unwrap()
+        .token
+}
+
+pub async fn cast(store: &Store) -> Cast {
     let mut actors = Vec::new();
     for (email, role, team) in [
         ("admin@x.io", Role::Admin, None),
         ("manager@x.io", Role::Manager, None),
-        ("north@x.io", Role::Sales, Some(north_team.as_str())),
-        ("north2@x.io", Role::Sales, Some(north_team.as_str())),
-        ("south@x.io", Role::Sales, Some(south_team.as_str())),
+        ("north@x.io", Role::Sales, Some("North")),
+        ("north2@x.io", Role::Sales, Some("North")),
+        ("south@x.io", Role::Sales, Some("South")),
         ("analyst@x.io", Role::Analyst, None),
     ] {
-        let (user, _) = store
-            .create_user(
-                &system,
-                email,
-                email,
-                role,
-                team,
-                Some("correct horse battery"),
-            )
-            .await
-            .unwrap();
-        let token = store
-            .create_token(&system, &user.id, "test", salesflow_store::Scope::ALL)
-            .await
-            .unwrap();
-        actors.push(store.authenticate_token(&token.token).await.unwrap());
+        let token = user_with_token(store, email, role, team, salesflow_store::Scope::ALL).await;
+        actors.push(store.authenticate_token(&token).await.unwrap());
     }
     let mut actors = actors.into_iter();
     let mut next = || actors.next().unwrap();

@@ -198,6 +198,34 @@ async fn duplicates_within_the_file_and_against_the_database() {
             report.errors
         );
 
+        // A unique value already in the database is the row's error, whatever its case (not
+        // a constraint failure of the whole write).
+        store
+            .create(
+                &cast.manager,
+                "customers",
+                &json!({"name": "Ext", "external_id": "ext-9"}),
+            )
+            .await
+            .unwrap();
+        let csv = "name,email,external_id\nE,e@example.com,EXT-9\n";
+        let report = store
+            .import(
+                &cast.manager,
+                &ImportOptions::new("customers", "ext.csv"),
+                csv.as_bytes(),
+                &NoProgress,
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.error_count, 1, "{backend}");
+        assert_eq!(report.errors[0].column.as_deref(), Some("external_id"));
+        assert!(
+            report.errors[0].message.contains("already used by"),
+            "{}",
+            report.errors[0].message
+        );
+
         // Upsert: the existing one is updated, the rest created.
         let mut upsert = ImportOptions::new("customers", "dupes.csv");
         upsert.mode = ImportMode::Upsert;
