@@ -53,8 +53,9 @@ impl Dialect {
 }
 
 /// The migrations, embedded in the binary so a fresh database needs nothing beside it. Most
-/// are shared; a dialect-only one is an empty statement on the other database, so both keep
-/// the same version numbers.
+/// are shared; a dialect-only one is an empty statement on the other database, and one the
+/// dialects spell differently (triggers) has a file per dialect, so both keep the same
+/// version numbers.
 fn migrator(dialect: Dialect) -> Migrator {
     let postgres_only = |sql: &'static str| {
         if dialect == Dialect::Postgres {
@@ -63,12 +64,24 @@ fn migrator(dialect: Dialect) -> Migrator {
             "SELECT 1;"
         }
     };
-    let steps: [(i64, &'static str, &'static str); 2] = [
+    let per_dialect = |sqlite: &'static str, postgres: &'static str| match dialect {
+        Dialect::Sqlite => sqlite,
+        Dialect::Postgres => postgres,
+    };
+    let steps: [(i64, &'static str, &'static str); 3] = [
         (1, "crm", include_str!("../migrations/0001_crm.sql")),
         (
             2,
             "postgres sort indexes",
             postgres_only(include_str!("../migrations/0002_postgres_sort_indexes.sql")),
+        ),
+        (
+            3,
+            "deal totals",
+            per_dialect(
+                include_str!("../migrations/0003_deal_totals_sqlite.sql"),
+                include_str!("../migrations/0003_deal_totals_postgres.sql"),
+            ),
         ),
     ];
     let migrations = steps

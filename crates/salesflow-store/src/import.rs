@@ -1010,6 +1010,24 @@ impl Store {
             .await?;
         transaction.commit().await?;
         progress.finish();
+        if self.dialect == Dialect::Postgres
+            && report.created + report.updated >= REBUILD_INDEXES_FROM as u64
+        {
+            // PostgreSQL plans from statistics that autovacuum refreshes only some time after
+            // a bulk load, and counts by index only once a vacuum has marked the pages
+            // all-visible; until then (and while autovacuum then runs) counts and sorted pages
+            // of the table take up to seconds. Outside the transaction, as VACUUM must be.
+            // SQLite's planner needs none of it.
+            let tables: &[&str] = match spec.name {
+                "deals" => &["deals", "deal_stage_history", "deal_totals"],
+                name => &[name],
+            };
+            for table in tables {
+                sqlx::query(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
         report.import_id = Some(import_id);
         report.committed = true;
         Ok(report)

@@ -186,3 +186,224 @@ async fn injection_attempts_in_filters_and_sorts_are_harmless() {
     })
     .await;
 }
+
+/// The kanban as `actor` sees it, counted from the deals themselves: stage -> (count, amount).
+async fn kanban_by_scan(
+    store: &salesflow_store::Store,
+    actor: &Actor,
+) -> std::collections::BTreeMap<String, (i64, f64)> {
+    let mut by_stage = std::collections::BTreeMap::new();
+    let mut query = ListQuery {
+        limit: Some(1000),
+        ..ListQuery::default()
+    };
+    loop {
+        let page = store.list(actor, "deals", &query).await.unwrap();
+        for deal in &page.records {
+            let entry = by_stage
+                .entry(deal["stage_id"].as_str().unwrap().to_string())
+                .or_insert((0, 0.0));
+            entry.0 += 1;
+            entry.1 += deal["amount"].as_f64().unwrap_or(0.0);
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return by_stage,
+        }
+    }
+}
+
+async fn assert_kanban_matches_the_deals(
+    store: &salesflow_store::Store,
+    actors: &[(&str, &Actor)],
+    pipeline_id: &str,
+    step: &str,
+) {
+    for (who, actor) in actors {
+        let expected = kanban_by_scan(store, actor).await;
+        let board = store.kanban(actor, pipeline_id).await.unwrap();
+        for column in &board {
+            let (count, amount) = expected.get(&column.stage_id).copied().unwrap_or((0, 0.0));
+            assert_eq!(
+                column.count, count,
+                "{step}: {who}'s count in {}",
+                column.name
+            );
+            assert!(
+                (column.amount - amount).abs() <= 1e-6 * amount.abs().max(1.0),
+                "{step}: {who}'s amount in {}: {} vs {amount}",
+                column.name,
+                column.amount
+            );
+        }
+        let counted: i64 = board.iter().map(|c| c.count).sum();
+        assert_eq!(
+            counted,
+            expected.values().map(|v| v.0).sum::<i64>(),
+            "{step}: {who} sees no deal outside the board"
+        );
+    }
+}
+
+#[tokio::test]
+async fn kanban_totals_follow_every_write() {
+    on_each_backend(|store, backend| async move {
+        let cast = crate::harness::cast(&store).await;
+        let system = Actor::system();
+        let actors = [
+            ("system", &system),
+            ("north", &cast.north),
+            ("north_mate", &cast.north_mate),
+            ("south", &cast.south),
+        ];
+        let (contact, demo, won) = (
+            stage(&store, "Contact").await,
+            stage(&store, "Demo").await,
+            stage(&store, "Won").await,
+        );
+        let pipeline_id = store
+            .list(&system, "pipelines", &ListQuery::default())
+            .await
+            .unwrap()
+            .records[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let check = |step: String| {
+            let (store, actors, pipeline_id) = (&store, &actors, &pipeline_id);
+            async move {
+                assert_kanban_matches_the_deals(
+                    store,
+                    actors,
+                    pipeline_id,
+                    &format!("{backend}: {step}"),
+                )
+                .await
+            }
+        };
+
+        let mut ids = Vec::new();
+        for (i, (actor, amount)) in [
+            (&cast.north, Some(100.25)),
+            (&cast.north, None),
+            (&cast.north_mate, Some(40.0)),
+            (&cast.south, Some(7.5)),
+            (&cast.manager, Some(1e9)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let deal = store
+                .create(
+                    actor,
+                    "deals",
+                    &json!({"name": format!("deal {i}"), "stage_id": contact, "amount": amount}),
+                )
+                .await
+                .unwrap();
+            ids.push(deal["id"].as_str().unwrap().to_string());
+        }
+        store
+            .create(
+                &system,
+                "deals",
+                &json!({"name": "nobody's", "stage_id": demo, "amount": 3}),
+            )
+            .await
+            .unwrap();
+        check("created".into()).await;
+
+        store
+            .update(&cast.north, "deals", &ids[1], &json!({"amount": 60}))
+            .await
+            .unwrap();
+        store
+            .update(&cast.north, "deals", &ids[0], &json!({"name": "renamed"}))
+            .await
+            .unwrap();
+        store
+            .move_deal(&cast.north_mate, &ids[0], &demo, None)
+            .await
+            .unwrap();
+        store
+            .move_deal(&cast.south, &ids[3], &won, None)
+            .await
+            .unwrap();
+        check("updated and moved".into()).await;
+
+        // Reassigned to the other team, then moved back and emptied out of a stage.
+        store
+            .update(
+                &cast.manager,
+                "deals",
+                &ids[2],
+                &json!({"owner_id": cast.south.user_id}),
+            )
+            .await
+            .unwrap();
+        store
+            .move_deal(&cast.manager, &ids[0], &contact, None)
+            .await
+            .unwrap();
+        store.delete(&cast.manager, "deals", &ids[4]).await.unwrap();
+        check("reassigned and deleted".into()).await;
+
+        // An import large enough to take the bulk path, and its undo.
+        let mut csv = String::from("name,stage,amount,owner\n");
+        for i in 0..10_000 {
+            let (stage, owner) = [
+                ("Contact", "north@x.io"),
+                ("Demo", "south@x.io"),
+                ("Won", "north2@x.io"),
+                ("Demo", ""),
+            ][i % 4];
+            let amount = if i % 7 == 0 {
+                String::new()
+            } else {
+                format!("{}.{:02}", i % 500, i % 100)
+            };
+            csv.push_str(&format!("bulk {i},{stage},{amount},{owner}\n"));
+        }
+        let report = store
+            .import(
+                &cast.manager,
+                &salesflow_store::ImportOptions::new("deals", "deals.csv"),
+                csv.as_bytes(),
+                &salesflow_core::progress::NoProgress,
+            )
+            .await
+            .unwrap();
+        assert!(report.committed, "{backend}: {:?}", report.errors);
+        check("imported".into()).await;
+        store
+            .undo_import(&cast.manager, report.import_id.as_deref().unwrap())
+            .await
+            .unwrap();
+        check("import undone".into()).await;
+
+        // The deal of 1e9 came and went without leaving a residue in Contact's amount, and a
+        // stage emptied by moves shows zero.
+        let board = store.kanban(&system, &pipeline_id).await.unwrap();
+        let contact_column = board.iter().find(|c| c.stage_id == contact).unwrap();
+        assert_eq!(
+            (contact_column.count, contact_column.amount),
+            (3, 200.25),
+            "{backend}"
+        );
+        for id in &ids[..3] {
+            store
+                .move_deal(&cast.manager, id, &won, None)
+                .await
+                .unwrap();
+        }
+        let board = store.kanban(&system, &pipeline_id).await.unwrap();
+        let contact_column = board.iter().find(|c| c.stage_id == contact).unwrap();
+        assert_eq!(
+            (contact_column.count, contact_column.amount),
+            (0, 0.0),
+            "{backend}"
+        );
+        check("emptied".into()).await;
+    })
+    .await;
+}
