@@ -464,9 +464,24 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The session cookie's `Set-Cookie` value. `Secure` when the request reached the proxy in
+/// front of the server over HTTPS (`X-Forwarded-Proto: https`; the server itself speaks plain
+/// HTTP, where browsers would drop a Secure cookie).
+fn session_cookie(request: &HeaderMap, value: &str, max_age: i64) -> String {
+    let over_https = request
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let secure = if over_https { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    )
+}
+
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(address): ConnectInfo<SocketAddr>,
+    request_headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let email = text_field(&body, "email")?;
@@ -483,10 +498,7 @@ pub async fn login(
     };
     state.limiter.succeeded(&email);
     let (secret, csrf) = state.store.create_session(&user, SESSION_HOURS).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_HOURS * 3600
-    );
+    let cookie = session_cookie(&request_headers, &secret, SESSION_HOURS * 3600);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
@@ -501,7 +513,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     if let Some(secret) = secret {
         state.store.end_session(&secret).await?;
     }
-    let expired = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let expired = session_cookie(&headers, "", 0);
     Ok(([(header::SET_COOKIE, expired)], StatusCode::NO_CONTENT).into_response())
 }
 

@@ -1034,8 +1034,9 @@ impl Store {
     }
 
     /// Undoes a completed import: its created records are deleted and its updated ones get
-    /// back exactly the values they had. Refused (409) when a record has changed since, or
-    /// when other records now reference one it created.
+    /// back exactly the values they had. Refused (409) when a record has changed since, when
+    /// other records now reference one it created, or when activities or tags were attached
+    /// to one it created.
     pub async fn undo_import(&self, actor: &Actor, import_id: &str) -> Result<(u64, u64)> {
         actor.require_scope(Scope::Import)?;
         if !matches!(actor.role, Role::Admin | Role::Manager) {
@@ -1082,6 +1083,31 @@ impl Store {
                     spec.singular
                 ),
             ));
+        }
+        // Notes and tags attached to a created record since are work undo would delete with
+        // it (they have no foreign key to stop it), so they stop the undo as a change does.
+        if schema::ATTACHABLE.contains(&spec.name) {
+            for (table, what) in [("activities", "activities"), ("taggings", "tags")] {
+                let sql = format!(
+                    "SELECT record_id FROM {table} WHERE record_type = $1 AND record_id IN (SELECT id FROM {} WHERE import_id = $2) LIMIT 1",
+                    spec.name
+                );
+                if let Some(row) = sqlx::query(AssertSqlSafe(sql))
+                    .bind(spec.name)
+                    .bind(import_id)
+                    .fetch_optional(&mut *transaction)
+                    .await?
+                {
+                    let id: String = row.try_get("record_id")?;
+                    return Err(StoreError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "{} {id}, created by the import, has {what} attached since; undoing would delete them (move or delete them first)",
+                            spec.singular
+                        ),
+                    ));
+                }
+            }
         }
         for change in &changes {
             let id: String = change.try_get("record_id")?;

@@ -440,6 +440,21 @@ async fn sessions_need_csrf_and_logins_are_rate_limited() {
             .unwrap()
             .to_string();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        assert!(
+            !cookie.contains("Secure"),
+            "{backend}: plain HTTP would drop a Secure cookie"
+        );
+        let behind_tls = api
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(r#"{"email": "rep@x.io", "password": "a long password"}"#),
+                &[("x-forwarded-proto", "https")],
+            )
+            .await;
+        let tls_cookie = behind_tls.headers[header::SET_COOKIE].to_str().unwrap();
+        assert!(tls_cookie.ends_with("; Secure"), "{backend}: {tls_cookie}");
         let session = cookie.split(';').next().unwrap().to_string();
         let csrf = reply.body["csrf_token"].as_str().unwrap().to_string();
         let me = api

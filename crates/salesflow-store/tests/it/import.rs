@@ -295,3 +295,26 @@ async fn undo_restores_exactly_the_prior_state() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn undo_is_refused_while_notes_hang_on_created_records() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let csv = "email,name\nann@example.com,Ann\nbob@example.com,Bob\n";
+        let report = store.import(&cast.manager, &ImportOptions::new("customers", "people.csv"), csv.as_bytes(), &NoProgress).await.unwrap();
+        let import_id = report.import_id.clone().unwrap();
+        let customers = store.list(&cast.manager, "customers", &ListQuery::default()).await.unwrap();
+        let ann = customers.records.iter().find(|c| c["email"] == "ann@example.com").unwrap()["id"].clone();
+        let note = store.create(&cast.manager, "activities", &json!({"kind": "note", "subject": "called Ann", "record_type": "customers", "record_id": ann})).await.unwrap();
+
+        let error = store.undo_import(&cast.manager, &import_id).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Conflict, "{backend}: the note would be lost");
+        assert!(error.to_string().contains("activities"), "{backend}: {error}");
+        assert_eq!(store.list(&cast.manager, "customers", &ListQuery::default()).await.unwrap().records.len(), 2, "{backend}: nothing undone");
+
+        store.delete(&cast.manager, "activities", note["id"].as_str().unwrap()).await.unwrap();
+        assert_eq!(store.undo_import(&cast.manager, &import_id).await.unwrap(), (2, 0), "{backend}");
+        assert!(store.list(&cast.manager, "customers", &ListQuery::default()).await.unwrap().records.is_empty());
+    })
+    .await;
+}
