@@ -47,7 +47,7 @@ impl Dataset {
             .with_target_partitions(threads.max(1))
             .with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
-        ctx.register_udaf(crate::udaf::value_at_min());
+        ctx.register_udaf(crate::purchase_periods::purchase_periods());
         Dataset {
             ctx,
             tables: BTreeMap::new(),

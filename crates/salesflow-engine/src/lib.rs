@@ -18,6 +18,7 @@
 
 pub mod acquisition;
 pub mod baskets;
+mod csv_text;
 pub mod customer_features;
 mod dataset;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod numeric;
 pub mod output;
 pub mod parse;
 pub mod pipeline;
+pub mod purchase_periods;
 pub mod purchases;
 pub mod report;
 pub mod sales;
@@ -35,7 +37,6 @@ pub mod spend;
 pub mod stats;
 pub mod subscriptions;
 pub mod summary;
-pub mod udaf;
 
 #[cfg(test)]
 mod test_support;

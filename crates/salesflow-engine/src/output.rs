@@ -50,16 +50,24 @@ pub fn write_batches(
 ) -> Result<()> {
     match format {
         Format::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.fZ".to_string())
-                .build(out);
+            let mut text = Vec::with_capacity(1 << 16);
             if batches.is_empty() {
-                writer.write(&RecordBatch::new_empty(schema.clone()))?;
+                crate::csv_text::append_csv(
+                    &mut text,
+                    &RecordBatch::new_empty(schema.clone()),
+                    true,
+                )?;
             }
-            for batch in batches {
-                writer.write(batch)?;
+            for (i, batch) in batches.iter().enumerate() {
+                crate::csv_text::append_csv(&mut text, batch, i == 0)?;
+                if text.len() >= 1 << 20 {
+                    out.write_all(&text)
+                        .map_err(datafusion::arrow::error::ArrowError::from)?;
+                    text.clear();
+                }
             }
+            out.write_all(&text)
+                .map_err(datafusion::arrow::error::ArrowError::from)?;
         }
         Format::Json => {
             let mut writer = datafusion::arrow::json::ArrayWriter::new(out);
@@ -172,14 +180,9 @@ fn write_csv_parallel(
             .map(|(i, part)| {
                 scope.spawn(move || -> Result<Vec<u8>> {
                     let mut buffer = Vec::new();
-                    let mut writer = datafusion::arrow::csv::WriterBuilder::new()
-                        .with_header(i == 0)
-                        .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.fZ".to_string())
-                        .build(&mut buffer);
-                    for batch in part {
-                        writer.write(batch)?;
+                    for (j, batch) in part.iter().enumerate() {
+                        crate::csv_text::append_csv(&mut buffer, batch, i == 0 && j == 0)?;
                     }
-                    drop(writer);
                     Ok(buffer)
                 })
             })

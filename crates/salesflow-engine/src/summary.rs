@@ -19,7 +19,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type, SchemaRef};
+use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{TableKind, TimeUnit};
 
@@ -129,22 +129,20 @@ fn period_sql(unit: TimeUnit, merge: MergePeriod) -> String {
     }
 }
 
-/// Largest total of purchase amounts summed in `DECIMAL(38, 10)` (its range is 1e28).
-const EXACT_SUM_LIMIT: f64 = 1e27;
-
 /// The first microsecond after day `day` (the exclusive upper bound of purchases up to it).
 fn end_of_day_micros(day: i32) -> i64 {
     (i64::from(day) + 1) * MICROS_PER_DAY
 }
 
-/// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01);
-/// `exact_sums` sums purchase values in `DECIMAL(38, 10)` (exact, up to 1e28), else in
-/// floating point.
+/// Builds the summary SQL for the given period bounds (day numbers since 1970-01-01).
+///
+/// One aggregation by customer, `purchase_periods` (see its module), does what would be two
+/// in plain SQL (by customer and period, then by customer): merging same-period purchases,
+/// counting the periods, and summing the values exactly.
 pub fn summary_sql(
     options: &SummaryOptions,
     calibration_end: i32,
     holdout_end: Option<i32>,
-    exact_sums: bool,
 ) -> String {
     let unit = options.time_unit.days();
     let period = period_sql(options.time_unit, options.merge);
@@ -156,41 +154,21 @@ pub fn summary_sql(
   FROM orders
   WHERE {purchase} AND CAST(ordered_at AS BIGINT) < {last_micros}
 ),
-periods AS (
-  SELECT customer_id, period, SUM(amount) AS value
-  FROM purchases WHERE period <= {end_period}
-  GROUP BY customer_id, period
-),
--- Repeat-purchase value = total - first; the sum is taken in decimal (unless the amounts
--- are beyond its range) so that the subtraction is exact (no 29.730000000000004 for
--- 59.06 - 29.33).
 customers AS (
-  SELECT customer_id, COUNT(*) AS n, MIN(period) AS first_period, MAX(period) AS last_period,
-         SUM({exact}) AS total,
-         {first} AS first_value
-  FROM periods GROUP BY customer_id
+  SELECT customer_id, purchase_periods(period, amount) AS p
+  FROM purchases WHERE period <= {end_period}
+  GROUP BY customer_id
 )",
         purchase = purchase_predicate(),
-        exact = if exact_sums {
-            "CAST(value AS DECIMAL(38, 10))"
-        } else {
-            "value"
-        },
-        first = if exact_sums {
-            "CAST(value_at_min(value, period) AS DECIMAL(38, 10))"
-        } else {
-            "value_at_min(value, period)"
-        },
     );
     if let Some(end) = holdout_end {
         let end_micros = end_of_day_micros(end);
         sql.push_str(&format!(
             ",
 holdout AS (
-  SELECT customer_id, COUNT(*) AS frequency_holdout, AVG(value) AS monetary_value_holdout
-  FROM (SELECT customer_id, period, SUM(amount) AS value FROM purchases
-        WHERE period > {end_period} AND CAST(ordered_at AS BIGINT) < {end_micros}
-        GROUP BY customer_id, period)
+  SELECT customer_id, purchase_periods(period, amount) AS p
+  FROM purchases
+  WHERE period > {end_period} AND CAST(ordered_at AS BIGINT) < {end_micros}
   GROUP BY customer_id
 )"
         ));
@@ -210,17 +188,18 @@ facts AS (
     sql.push_str(&format!(
         "
 SELECT c.customer_id,
-  CAST(c.n - 1 AS BIGINT) AS frequency,
-  CAST(c.last_period - c.first_period AS DOUBLE) / {unit:?} AS recency,
-  CAST({end_period} - c.first_period AS DOUBLE) / {unit:?} AS \"T\",
-  CASE WHEN c.n > 1 THEN CAST(c.total - c.first_value AS DOUBLE) / CAST(c.n - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
+  CAST(c.p['periods'] - 1 AS BIGINT) AS frequency,
+  CAST(c.p['last_period'] - c.p['first_period'] AS DOUBLE) / {unit:?} AS recency,
+  CAST({end_period} - c.p['first_period'] AS DOUBLE) / {unit:?} AS \"T\",
+  CASE WHEN c.p['periods'] > 1
+    THEN c.p['repeat_total'] / CAST(c.p['periods'] - 1 AS DOUBLE) ELSE 0.0 END AS monetary_value"
     ));
     if let Some(end) = holdout_end {
         let duration = f64::from(end - calibration_end) / unit;
         sql.push_str(&format!(
             ",
-  COALESCE(h.frequency_holdout, 0) AS frequency_holdout,
-  COALESCE(h.monetary_value_holdout, 0.0) AS monetary_value_holdout,
+  COALESCE(h.p['periods'], 0) AS frequency_holdout,
+  COALESCE(h.p['total'] / CAST(h.p['periods'] AS DOUBLE), 0.0) AS monetary_value_holdout,
   {duration:?} AS duration_holdout"
         ));
     }
@@ -256,19 +235,18 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
     }
     let bounds = dataset
         .sql(&format!(
-            "SELECT MIN({day}), MAX({day}), SUM(ABS(amount)) FROM orders WHERE {}",
+            "SELECT MIN({day}), MAX({day}) FROM orders WHERE {}",
             purchase_predicate(),
             day = day_sql()
         ))
         .await?;
-    let (first, last, money) = bounds
+    let (first, last) = bounds
         .first()
         .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
         .map(|b| {
             (
                 b.column(0).as_primitive::<Int64Type>().value(0) as i32,
                 b.column(1).as_primitive::<Int64Type>().value(0) as i32,
-                b.column(2).as_primitive::<Float64Type>().value(0),
             )
         })
         .ok_or_else(|| {
@@ -303,11 +281,7 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
         }
         _ => None,
     };
-    // DECIMAL(38, 10) holds 28 integer digits: when all purchases together could exceed that
-    // (amounts like 1e30 are data errors, but must not stop the summary), sums stay in
-    // floating point, exact subtraction traded for range.
-    let exact_sums = money.is_finite() && money < EXACT_SUM_LIMIT;
-    let sql = summary_sql(options, calibration_end, holdout_end, exact_sums);
+    let sql = summary_sql(options, calibration_end, holdout_end);
     let (schema, batches) = dataset.sql_with_schema(&sql).await?;
     Ok(Summary {
         schema,

@@ -1,0 +1,288 @@
+//! CSV text of record batches, as Arrow's CSV writer writes it, faster.
+//!
+//! Arrow's writer formats every cell through a dynamically dispatched formatter into a string
+//! and hands it to the `csv` crate, which scans it again for quoting: writing the 3 M-row
+//! customer summary took 1.5 s of the `summary` command's time. Here strings, integers and
+//! floats are written straight into the output buffer (floats with `ryu`, as Arrow formats
+//! them; integers with `itoa`); every other type goes through Arrow's own formatter with the
+//! options Arrow's writer uses, so the text is the same byte for byte. Quoting follows the
+//! `csv` crate's "necessary" style: a field is quoted when it holds a comma, a quote or a line
+//! break (quotes doubled), or when it is the empty only field of a record.
+
+use datafusion::arrow::array::{
+    Array, AsArray, Float32Array, Float64Array, GenericStringArray, Int32Array, Int64Array,
+    StringViewArray, UInt64Array,
+};
+use datafusion::arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int32Type, Int64Type, UInt64Type,
+};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// How timestamps with a time zone are written (UTC, ISO 8601).
+pub(crate) const TIMESTAMP_TZ_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
+
+/// One column, ready to write cells from.
+enum Column<'a> {
+    Utf8(&'a GenericStringArray<i32>),
+    LargeUtf8(&'a GenericStringArray<i64>),
+    View(&'a StringViewArray),
+    Int64(&'a Int64Array),
+    Int32(&'a Int32Array),
+    UInt64(&'a UInt64Array),
+    Float64(&'a Float64Array),
+    Float32(&'a Float32Array),
+    Other(ArrayFormatter<'a>),
+}
+
+fn column<'a>(array: &'a dyn Array, options: &FormatOptions<'a>) -> Result<Column<'a>, ArrowError> {
+    Ok(match array.data_type() {
+        DataType::Utf8 => Column::Utf8(array.as_string::<i32>()),
+        DataType::LargeUtf8 => Column::LargeUtf8(array.as_string::<i64>()),
+        DataType::Utf8View => Column::View(array.as_string_view()),
+        DataType::Int64 => Column::Int64(array.as_primitive::<Int64Type>()),
+        DataType::Int32 => Column::Int32(array.as_primitive::<Int32Type>()),
+        DataType::UInt64 => Column::UInt64(array.as_primitive::<UInt64Type>()),
+        DataType::Float64 => Column::Float64(array.as_primitive::<Float64Type>()),
+        DataType::Float32 => Column::Float32(array.as_primitive::<Float32Type>()),
+        other if other.is_nested() => {
+            return Err(ArrowError::CsvError(format!(
+                "Nested type {other} is not supported in CSV"
+            )));
+        }
+        _ => Column::Other(ArrayFormatter::try_new(array, options)?),
+    })
+}
+
+/// Appends `text` as one field, quoted when it needs to be.
+fn push_text(out: &mut Vec<u8>, text: &str, only_field: bool) {
+    let needs_quotes = (only_field && text.is_empty())
+        || text
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    if !needs_quotes {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for part in text.split_inclusive('"') {
+        out.extend_from_slice(part.as_bytes());
+        if part.ends_with('"') {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends the rows of `batch` as CSV text (with the header line first when `header`).
+pub(crate) fn append_csv(
+    out: &mut Vec<u8>,
+    batch: &RecordBatch,
+    header: bool,
+) -> Result<(), ArrowError> {
+    let only_field = batch.num_columns() == 1;
+    if header {
+        for (i, field) in batch.schema().fields().iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_text(out, field.name(), only_field);
+        }
+        out.push(b'\n');
+    }
+    // The options of Arrow's CSV writer as `output` builds it.
+    let options = FormatOptions::default()
+        .with_null("")
+        .with_timestamp_tz_format(Some(TIMESTAMP_TZ_FORMAT));
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|array| column(array.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut integers = itoa::Buffer::new();
+    let mut floats = ryu::Buffer::new();
+    let mut scratch = String::new();
+    for row in 0..batch.num_rows() {
+        for (i, (column, array)) in columns.iter().zip(batch.columns()).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if array.is_null(row) {
+                // An empty field (quoted when it is the record's only one, as Arrow's writer
+                // does, or it would read as a blank line).
+                if only_field {
+                    out.extend_from_slice(b"\"\"");
+                }
+                continue;
+            }
+            match column {
+                Column::Utf8(array) => push_text(out, array.value(row), only_field),
+                Column::LargeUtf8(array) => push_text(out, array.value(row), only_field),
+                Column::View(array) => push_text(out, array.value(row), only_field),
+                Column::Int64(array) => {
+                    out.extend_from_slice(integers.format(array.value(row)).as_bytes());
+                }
+                Column::Int32(array) => {
+                    out.extend_from_slice(integers.format(array.value(row)).as_bytes());
+                }
+                Column::UInt64(array) => {
+                    out.extend_from_slice(integers.format(array.value(row)).as_bytes());
+                }
+                Column::Float64(array) => {
+                    out.extend_from_slice(floats.format(array.value(row)).as_bytes());
+                }
+                Column::Float32(array) => {
+                    out.extend_from_slice(floats.format(array.value(row)).as_bytes());
+                }
+                Column::Other(formatter) => {
+                    scratch.clear();
+                    formatter.value(row).write(&mut scratch).map_err(|e| {
+                        ArrowError::CsvError(format!(
+                            "Error processing row {}, col {}: {e}",
+                            row + 1,
+                            i + 1
+                        ))
+                    })?;
+                    push_text(out, &scratch, only_field);
+                }
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        ArrayRef, BooleanArray, Date32Array, StringArray, TimestampMicrosecondArray,
+    };
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    /// What Arrow's own CSV writer makes of `batch`, with the options `output` gives it.
+    fn arrow_text(batch: &RecordBatch) -> String {
+        let mut text = Vec::new();
+        let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .with_timestamp_tz_format(TIMESTAMP_TZ_FORMAT.to_string())
+            .build(&mut text);
+        writer.write(batch).unwrap();
+        drop(writer);
+        String::from_utf8(text).unwrap()
+    }
+
+    fn our_text(batch: &RecordBatch) -> String {
+        let mut text = Vec::new();
+        append_csv(&mut text, batch, true).unwrap();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn writes_what_arrows_writer_writes() {
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "id",
+                Arc::new(StringArray::from(vec![
+                    Some("plain"),
+                    Some("with, comma"),
+                    Some("say \"hi\""),
+                    Some("two\nlines"),
+                    None,
+                    Some(""),
+                ])),
+            ),
+            (
+                "view",
+                Arc::new(StringViewArray::from(vec![
+                    Some("a long enough string to be out of line"),
+                    None,
+                    Some("x,y"),
+                    Some("\r"),
+                    Some("q\"q"),
+                    Some(" padded "),
+                ])),
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![
+                    Some(0),
+                    Some(-7),
+                    None,
+                    Some(i64::MAX),
+                    Some(i64::MIN),
+                    Some(42),
+                ])),
+            ),
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![
+                    Some(0.0),
+                    Some(-1.5),
+                    Some(1e16),
+                    Some(f64::NAN),
+                    None,
+                    Some(29.73),
+                ])),
+            ),
+            (
+                "at",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(0),
+                        Some(1_700_000_000_123_456),
+                        None,
+                        Some(-1),
+                        Some(86_400_000_000),
+                        Some(1),
+                    ])
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
+                "day",
+                Arc::new(Date32Array::from(vec![
+                    Some(0),
+                    Some(19_000),
+                    None,
+                    Some(-1),
+                    Some(1),
+                    Some(2),
+                ])),
+            ),
+            (
+                "flag",
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    Some(false),
+                    None,
+                    Some(true),
+                    Some(false),
+                    None,
+                ])),
+            ),
+        ];
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch =
+            RecordBatch::try_new(schema, columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+        assert_eq!(our_text(&batch), arrow_text(&batch));
+
+        // A one-column record with an empty value is quoted (else it would be a blank line).
+        let schema = Arc::new(Schema::new(vec![Field::new("only", DataType::Utf8, true)]));
+        let single = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(vec![Some(""), None, Some("a")]))],
+        )
+        .unwrap();
+        assert_eq!(our_text(&single), arrow_text(&single));
+    }
+}
