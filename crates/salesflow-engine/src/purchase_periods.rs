@@ -114,7 +114,10 @@ impl AggregateUDFImpl for PurchasePeriods {
 /// are day numbers (or week/month starts), so i32 holds ±5.8 million years of them.
 #[derive(Debug, Clone)]
 enum PeriodSet {
-    Few { len: u8, items: [i32; 3] },
+    Few {
+        len: u8,
+        items: [i32; 3],
+    },
     // Boxed so the set stays 16 bytes and a group's whole state one 64-byte cache line; the
     // extra allocation is only for the rare customer with more than three periods.
     #[allow(clippy::box_collection)]
