@@ -161,6 +161,10 @@ impl Store {
 
     /// The custom fields of `entity`.
     pub async fn custom_fields(&self, entity: &str) -> Result<Vec<CustomFieldDef>> {
+        // Entities that take no custom fields need no query (lists, writes and exports ask).
+        if crate::schema::entity(entity).is_some_and(|spec| !spec.custom_fields) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT entity, name, kind, required, options FROM custom_field_defs WHERE entity = $1 ORDER BY name",
         )

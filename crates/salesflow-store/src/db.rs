@@ -9,6 +9,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlSafeStr};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::schema::FieldKind;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,17 +30,20 @@ impl Dialect {
         }
     }
 
-    /// The expression reading custom field `name` (already validated) of a row as text or a
-    /// number, to compare and sort on.
-    pub(crate) fn custom_field(self, name: &str, numeric: bool) -> String {
+    /// The expression reading custom field `name` (already validated) of a row as a value of
+    /// `kind` (text, a real, or a 0/1 flag), to compare and sort on.
+    pub(crate) fn custom_field(self, name: &str, kind: FieldKind) -> String {
         // Names of custom fields are checked against `[a-z][a-z0-9_]*` when defined, so they
-        // can be spliced into the JSON path without quoting games.
-        match (self, numeric) {
+        // can be spliced into the JSON path without quoting games. SQLite's json_extract
+        // gives numbers and 1/0 for booleans already; PostgreSQL's ->> gives text.
+        let text = format!("(custom_fields::jsonb ->> '{name}')");
+        match (self, kind) {
             (Dialect::Sqlite, _) => format!("json_extract(custom_fields, '$.{name}')"),
-            (Dialect::Postgres, false) => format!("(custom_fields::jsonb ->> '{name}')"),
-            (Dialect::Postgres, true) => {
-                format!("((custom_fields::jsonb ->> '{name}')::double precision)")
+            (Dialect::Postgres, FieldKind::Float | FieldKind::Integer) => {
+                format!("({text}::double precision)")
             }
+            (Dialect::Postgres, FieldKind::Bool) => format!("(({text}::boolean)::int::bigint)"),
+            (Dialect::Postgres, _) => text,
         }
     }
 

@@ -302,6 +302,8 @@ struct Candidate {
     values: Vec<Option<SqlValue>>,
     custom: Map<String, Json>,
     existing: Option<String>,
+    /// Failed a check; dropped once every check of its step has reported on it.
+    rejected: bool,
 }
 
 /// Matches rows on their key and checks their unique values, against the database (values
@@ -612,6 +614,7 @@ impl Store {
                     values,
                     custom,
                     existing: None,
+                    rejected: false,
                 });
             }
             if report.rows.is_multiple_of(10_000) {
@@ -664,7 +667,7 @@ impl Store {
                                 column_of(field.name).as_deref(),
                                 message,
                             );
-                            candidate.line = 0;
+                            candidate.rejected = true;
                         }
                         None => {
                             let keys = reference_keys(target);
@@ -680,13 +683,13 @@ impl Store {
                                 column_of(field.name).as_deref(),
                                 message,
                             );
-                            candidate.line = 0;
+                            candidate.rejected = true;
                         }
                     }
                 }
             }
         }
-        candidates.retain(|c| c.line != 0);
+        candidates.retain(|c| !c.rejected);
         progress.finish();
 
         // 3. Match keys against the database and the file; check unique fields. Each column's
@@ -716,11 +719,11 @@ impl Store {
                         column_of(field).as_deref(),
                         message,
                     );
-                    candidate.line = 0;
+                    candidate.rejected = true;
                 }
             }
         }
-        candidates.retain(|c| c.line != 0);
+        candidates.retain(|c| !c.rejected);
 
         // 4. Complete each row: owners, deal stages, required fields.
         let stages = if spec.name == "deals" {
@@ -874,18 +877,22 @@ impl Store {
         // A load larger than the table is faster with its secondary indexes built once at
         // the end (a sort) than updated row by row (random inserts into every index). Inside
         // the transaction, so a failure rolls the indexes back too.
-        let existing_rows: i64 = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM {}",
-            spec.name
-        )))
-        .fetch_one(&mut *transaction)
-        .await?
-        .try_get("n")?;
-        let rebuild = creates.len() >= REBUILD_INDEXES_FROM && creates.len() as i64 > existing_rows;
         let mut dropped = Vec::new();
-        if rebuild {
-            for table in [spec.name, "deal_stage_history"] {
-                dropped.extend(drop_secondary_indexes(&mut transaction, table).await?);
+        if creates.len() >= REBUILD_INDEXES_FROM {
+            // The entity's table, and for deals the stage history that gets a row per deal.
+            let tables: &[&str] = match spec.name {
+                "deals" => &["deals", "deal_stage_history"],
+                name => &[name],
+            };
+            for table in tables {
+                let table_rows: i64 =
+                    sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
+                        .fetch_one(&mut *transaction)
+                        .await?
+                        .try_get("n")?;
+                if creates.len() as i64 > table_rows {
+                    dropped.extend(drop_secondary_indexes(&mut transaction, table).await?);
+                }
             }
         }
         insert_many(
@@ -1023,9 +1030,11 @@ impl Store {
                 name => &[name],
             };
             for table in tables {
-                sqlx::query(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+                // Best effort: the import is committed, and its report (with the id to undo
+                // it by) must reach the caller even if this fails; autovacuum catches up.
+                let _ = sqlx::query(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
                     .execute(&self.pool)
-                    .await?;
+                    .await;
             }
         }
         report.import_id = Some(import_id);
@@ -1055,6 +1064,22 @@ impl Store {
             return Err(StoreError::new(
                 ErrorCode::Conflict,
                 format!("import {import_id} is {status}, not completed"),
+            ));
+        }
+        // Claimed first, by a conditional write: of two undos at once (PostgreSQL lets both
+        // read "completed"), the second waits on this row and then finds it taken.
+        let claimed = sqlx::query(
+            "UPDATE imports SET status = 'undone', undone_at = $1 WHERE id = $2 AND status = 'completed'",
+        )
+        .bind(now())
+        .bind(import_id)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(StoreError::new(
+                ErrorCode::Conflict,
+                format!("import {import_id} is being undone already"),
             ));
         }
         let finished: String = row.try_get("finished_at")?;
@@ -1150,11 +1175,6 @@ impl Store {
         .execute(&mut *transaction)
         .await?
         .rows_affected();
-        sqlx::query("UPDATE imports SET status = 'undone', undone_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(import_id)
-            .execute(&mut *transaction)
-            .await?;
         let summary =
             serde_json::json!({"deleted": [null, deleted], "restored": [null, changes.len()]});
         crate::audit::record(
@@ -1402,27 +1422,41 @@ async fn check_attachments(
             wanted.entry(kind.clone()).or_default().insert(id.clone());
         }
     }
-    let mut found: HashSet<(String, String)> = HashSet::new();
-    for (kind, ids) in wanted {
-        for (name, resolved) in resolve_references(connection, &kind, &ids).await? {
-            if let Ok(id) = resolved {
-                found.insert((kind.clone(), name.clone()));
-                found.insert((kind.clone(), id));
-            }
+    // Each value as given (an id or a natural key such as an e-mail) -> the record's id.
+    let mut resolved: HashMap<(String, String), std::result::Result<String, usize>> =
+        HashMap::new();
+    for (kind, names) in wanted {
+        for (name, id) in resolve_references(connection, &kind, &names).await? {
+            resolved.insert((kind.clone(), name), id);
         }
     }
-    prepared.retain(|(candidate, values, _)| {
-        if let (SqlValue::Text(Some(kind)), SqlValue::Text(Some(id))) =
+    prepared.retain_mut(|(candidate, values, _)| {
+        let (SqlValue::Text(Some(kind)), SqlValue::Text(Some(name))) =
             (&values[type_i], &values[id_i])
-            && !found.contains(&(kind.clone(), id.clone()))
-        {
-            fail(
-                candidate.line,
-                format!("record_id {id:?} is no record of {kind}"),
-            );
-            return false;
+        else {
+            return true;
+        };
+        match resolved.get(&(kind.clone(), name.clone())) {
+            // Stored as the id, whatever the file named it by.
+            Some(Ok(id)) => {
+                values[id_i] = SqlValue::Text(Some(id.clone()));
+                true
+            }
+            Some(Err(count)) => {
+                fail(
+                    candidate.line,
+                    format!("record_id {name:?} matches {count} {kind}; use the id"),
+                );
+                false
+            }
+            None => {
+                fail(
+                    candidate.line,
+                    format!("record_id {name:?} is no record of {kind}"),
+                );
+                false
+            }
         }
-        true
     });
     Ok(())
 }

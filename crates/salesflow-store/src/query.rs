@@ -151,7 +151,7 @@ fn resolve(
             definition.field_kind()
         };
         return Ok(Column {
-            expression: dialect.custom_field(&definition.name, definition.is_numeric()),
+            expression: dialect.custom_field(&definition.name, kind),
             kind,
             nullable: true,
         });
@@ -163,13 +163,18 @@ fn resolve(
     .with_field(name))
 }
 
-/// A filter value of `kind`: text is parsed (it came from a URL), JSON checked.
-fn filter_value(kind: FieldKind, field: &str, value: &Json) -> Result<SqlValue> {
-    // A reference or choice compared as plain text: any string is a fine operand.
-    let kind = match kind {
+/// The kind an operand of a `kind` column is read as: a reference or choice compared as plain
+/// text (any string is a fine operand).
+fn operand_kind(kind: FieldKind) -> FieldKind {
+    match kind {
         FieldKind::Choice(_) | FieldKind::Email => FieldKind::Text,
         other => other,
-    };
+    }
+}
+
+/// A filter value of `kind`: text is parsed (it came from a URL), JSON checked.
+fn filter_value(kind: FieldKind, field: &str, value: &Json) -> Result<SqlValue> {
+    let kind = operand_kind(kind);
     match value {
         Json::String(text) => from_text(kind, field, text),
         other => from_json(kind, field, other),
@@ -210,6 +215,15 @@ fn condition(
             format!("{expression} IS {}NULL", if wanted { "" } else { "NOT " })
         }
         FilterOp::Contains | FilterOp::StartsWith => {
+            if matches!(
+                column.kind,
+                FieldKind::Float | FieldKind::Integer | FieldKind::Bool
+            ) {
+                // PostgreSQL has no LIKE on numbers (a 500); say so for both databases.
+                return Err(invalid(format!(
+                    "contains and starts_with compare text; {field} is a number or flag: use eq, ne, lt, gt or in"
+                )));
+            }
             let text = match &filter.value {
                 Json::String(text) => text.clone(),
                 other => other.to_string(),
@@ -281,11 +295,18 @@ fn decode_cursor(text: &str) -> Result<Cursor> {
     if !text.len().is_multiple_of(2) || text.len() > 8192 {
         return Err(invalid());
     }
-    let bytes = (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| invalid())?;
+    // By bytes: the cursor came from a URL and may hold anything, e.g. a multi-byte
+    // character that slicing the text by two would split (a panic).
+    let bytes = text
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(invalid)?;
     serde_json::from_slice(&bytes).map_err(|_| invalid())
 }
 
@@ -500,7 +521,6 @@ impl Store {
         let mut conditions = vec![format!("pipeline_id = {pipeline}")];
         if let Some(visible) = visibility(&crate::schema::DEALS, actor, &mut params) {
             conditions.push(visible);
-            conditions.push("owner_id <> ''".into());
         }
         // SQLite keeps the amount as a compensated float pair, PostgreSQL as an exact NUMERIC
         // (see the migration). A stage emptied by moves keeps its rows at zero deals; what is
@@ -572,7 +592,8 @@ fn after_cursor(
         return Ok(format!("id {} {id}", if descending { "<" } else { ">" }));
     }
     let expression = &column.expression;
-    let last = filter_value(column.kind, field, &cursor.last).map_err(|_| {
+    // The last key as the list wrote it (JSON), not URL text: "" and " Acme " are values.
+    let last = from_json(operand_kind(column.kind), field, &cursor.last).map_err(|_| {
         StoreError::new(ErrorCode::InvalidQuery, "the cursor does not fit this list")
             .with_field("cursor")
     })?;

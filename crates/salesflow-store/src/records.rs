@@ -191,7 +191,12 @@ pub(crate) fn visibility(spec: &EntitySpec, actor: &Actor, params: &mut Params) 
 
 /// `owner_id` is the actor or someone of the actor's team.
 fn owned_by_team(actor: &Actor, params: &mut Params) -> String {
-    let me = params.text(actor.user_id.as_deref().unwrap_or(""));
+    // An actor who is no user owns nothing (and must not match rows whose owner is stored
+    // as '', as in deal_totals).
+    let Some(user_id) = actor.user_id.as_deref() else {
+        return "1 = 0".into();
+    };
+    let me = params.text(user_id);
     match &actor.team_id {
         Some(team) => {
             let team = params.text(team);
@@ -792,7 +797,7 @@ async fn check_unique(
     except: Option<&str>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT id FROM {} WHERE {field} = $1 AND id <> $2",
+        "SELECT 1 AS taken FROM {} WHERE {field} = $1 AND id <> $2",
         spec.name
     );
     let row = sqlx::query(AssertSqlSafe(sql))
@@ -800,12 +805,12 @@ async fn check_unique(
         .bind(except.unwrap_or(""))
         .fetch_optional(&mut *connection)
         .await?;
-    if let Some(row) = row {
-        let other: String = row.try_get("id")?;
+    if row.is_some() {
+        // Not which one: the caller may not be allowed to see it (another team's).
         return Err(StoreError::new(
             ErrorCode::Conflict,
             format!(
-                "{field} {value:?} is already used by {} {other}",
+                "{field} {value:?} is already used by another {}",
                 spec.singular
             ),
         )

@@ -318,3 +318,20 @@ async fn undo_is_refused_while_notes_hang_on_created_records() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn activities_imported_by_natural_key_point_at_the_record() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let ann = store.create(&cast.manager, "customers", &json!({"name": "Ann", "email": "ann@example.com"})).await.unwrap();
+        let csv = "kind,subject,record_type,record_id\nnote,called,customers,ann@example.com\nnote,lost,customers,nobody@example.com\n";
+        let report = store.import(&cast.manager, &ImportOptions::new("activities", "notes.csv"), csv.as_bytes(), &NoProgress).await.unwrap();
+        assert!(!report.committed && report.errors.len() == 1 && report.errors[0].line == 3, "{backend}: {:?}", report.errors);
+        let csv = "kind,subject,record_type,record_id\nnote,called,customers,ann@example.com\n";
+        let report = store.import(&cast.manager, &ImportOptions::new("activities", "notes.csv"), csv.as_bytes(), &NoProgress).await.unwrap();
+        assert!(report.committed, "{backend}: {:?}", report.errors);
+        let notes = store.list(&cast.manager, "activities", &ListQuery::default()).await.unwrap();
+        assert_eq!(notes.records[0]["record_id"], ann["id"], "{backend}: stored as the id, not the e-mail");
+    })
+    .await;
+}

@@ -407,3 +407,110 @@ async fn kanban_totals_follow_every_write() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn odd_list_inputs_are_answered_not_crashed_on() {
+    on_each_backend(|store, backend| async move {
+        let system = Actor::system();
+        let definition = salesflow_store::CustomFieldDef {
+            entity: "customers".into(),
+            name: "vip".into(),
+            kind: "boolean".into(),
+            required: false,
+            options: vec![],
+        };
+        store
+            .define_custom_field(&system, &definition)
+            .await
+            .unwrap();
+        // Phones that are empty or padded are values a cursor must carry as they are.
+        for (name, phone, vip) in [
+            ("a", "", true),
+            ("b", " 5 ", false),
+            ("c", "", false),
+            ("d", "7", true),
+            ("e", " 5 ", true),
+        ] {
+            store
+                .create(
+                    &system,
+                    "customers",
+                    &json!({"name": name, "phone": phone, "custom_fields": {"vip": vip}}),
+                )
+                .await
+                .unwrap();
+        }
+        for sort in ["phone", "-phone", "vip", "-vip"] {
+            let mut query = ListQuery {
+                sort: Some(sort.into()),
+                limit: Some(1),
+                ..ListQuery::default()
+            };
+            let mut names = Vec::new();
+            loop {
+                let page = store.list(&system, "customers", &query).await.unwrap();
+                names.extend(
+                    page.records
+                        .iter()
+                        .map(|r| r["name"].as_str().unwrap().to_string()),
+                );
+                assert!(
+                    names.len() <= 5,
+                    "{backend}: sorted by {sort}, pages repeat: {names:?}"
+                );
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+            names.sort();
+            assert_eq!(
+                names,
+                ["a", "b", "c", "d", "e"],
+                "{backend}: every customer once, by {sort}"
+            );
+        }
+        let vips = ListQuery {
+            filters: vec![Filter {
+                field: "vip".into(),
+                op: FilterOp::Eq,
+                value: json!("true"),
+            }],
+            with_total: true,
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            store.list(&system, "customers", &vips).await.unwrap().total,
+            Some(3),
+            "{backend}: a boolean custom field filters"
+        );
+
+        let split_character = ListQuery {
+            cursor: Some("0\u{e9}0".into()),
+            ..ListQuery::default()
+        };
+        let error = store
+            .list(&system, "customers", &split_character)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidQuery, "{backend}");
+        let on_a_number = ListQuery {
+            filters: vec![Filter {
+                field: "amount".into(),
+                op: FilterOp::Contains,
+                value: json!("1"),
+            }],
+            ..ListQuery::default()
+        };
+        let error = store
+            .list(&system, "deals", &on_a_number)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code(), error.field()),
+            (ErrorCode::InvalidQuery, Some("amount")),
+            "{backend}"
+        );
+    })
+    .await;
+}
