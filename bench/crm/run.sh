@@ -34,8 +34,8 @@ PG_URL="${PG_ADMIN%/*}/$PG_BENCH_DB"
 
 die() { echo "error: $*" >&2; exit 1; }
 [[ -x "$SALESFLOW" ]] || die "no salesflow at $SALESFLOW: cargo build --release -p salesflow-cli"
-for tool in wrk sqlite3 psql python3; do
-    command -v "$tool" >/dev/null || die "$tool not found: apt-get install -y wrk sqlite3 postgresql-client"
+for tool in wrk sqlite3 psql python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool not found: apt-get install -y wrk sqlite3 postgresql-client curl"
 done
 
 mkdir -p "$DATA" "$WORK"
@@ -79,8 +79,9 @@ wrk_line() { # label url token connections
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-    local errors; errors="$(awk '/Non-2xx/ {print $4}' <<<"$out")"
-    printf '  %-34s c=%-3s %9s req/s  p50 %8s  p99 %8s%s\n' "$1" "$4" "$rps" "$p50" "$p99" "${errors:+  NON-2XX: $errors}"
+    # "Non-2xx or 3xx responses: N" and "Socket errors: connect N, read N, write N, timeout N".
+    local errors; errors="$(awk '/Non-2xx/ {printf "non-2xx %s ", $NF} /Socket errors/ {sub(/^ *Socket errors: /, ""); printf "socket errors (%s) ", $0}' <<<"$out")"
+    printf '  %-34s c=%-3s %9s req/s  p50 %8s  p99 %8s%s\n' "$1" "$4" "$rps" "$p50" "$p99" "${errors:+  ERRORS: $errors}"
 }
 
 echo "== CRM benchmark: N=$N, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"

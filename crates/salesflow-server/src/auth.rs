@@ -102,15 +102,18 @@ impl LoginLimiter {
         ]
     }
 
-    /// 429 while too many recent attempts failed.
-    pub fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
-        let failures = self
+    /// Starts a login attempt: 429 while too many recent attempts failed, else the attempt is
+    /// counted as failed until [`LoginLimiter::settled`] says otherwise. Checking and counting
+    /// under one lock, so that parallel guesses cannot all pass the check before any counts.
+    pub fn begin(&self, email: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
+        let mut failures = self
             .failures
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (key, limit) in Self::keys(email, address) {
-            if let Some((count, since)) = failures.get(&key)
-                && *count >= limit
+        let keys = Self::keys(email, address);
+        for (key, limit) in &keys {
+            if let Some((count, since)) = failures.get(key)
+                && *count >= *limit
                 && since.elapsed() < WINDOW
             {
                 let wait = (WINDOW - since.elapsed()).as_secs() / 60 + 1;
@@ -121,30 +124,32 @@ impl LoginLimiter {
                 .into());
             }
         }
-        Ok(())
-    }
-
-    /// Counts a failure.
-    pub fn failed(&self, email: &str, address: Option<IpAddr>) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (key, _) in Self::keys(email, address) {
+        for (key, _) in keys {
             let entry = failures.entry(key).or_insert((0, Instant::now()));
             if entry.1.elapsed() >= WINDOW {
                 *entry = (0, Instant::now());
             }
             entry.0 += 1;
         }
+        Ok(())
     }
 
-    /// Forgets an e-mail's failures after a successful login.
-    pub fn succeeded(&self, email: &str) {
+    /// Ends an attempt that did not fail on its credentials: it is not counted, and a
+    /// successful login (`logged_in`) also forgets the e-mail's earlier failures.
+    pub fn settled(&self, email: &str, address: Option<IpAddr>, logged_in: bool) {
         let mut failures = self
             .failures
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.remove(&format!("email:{}", email.trim().to_lowercase()));
+        for (key, _) in Self::keys(email, address) {
+            let forget = logged_in && key.starts_with("email:");
+            match failures.get_mut(&key) {
+                Some(_) if forget => {
+                    failures.remove(&key);
+                }
+                Some(entry) => entry.0 = entry.0.saturating_sub(1),
+                None => {}
+            }
+        }
     }
 }

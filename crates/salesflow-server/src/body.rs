@@ -62,18 +62,10 @@ pub fn list_query(raw: Option<&str>) -> Result<ListQuery, StoreError> {
     let mut query = ListQuery::default();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "limit" => {
-                query.limit = Some(value.parse().map_err(|_| {
-                    StoreError::new(
-                        ErrorCode::InvalidQuery,
-                        format!("limit must be a whole number, got {value:?}"),
-                    )
-                    .with_field("limit")
-                })?)
-            }
+            "limit" => query.limit = Some(parse_limit(&value)?),
             "cursor" => query.cursor = Some(value.into_owned()),
             "sort" => query.sort = Some(value.into_owned()),
-            "total" => query.with_total = matches!(value.as_ref(), "true" | "1" | ""),
+            "total" => query.with_total = parse_flag("total", &value)?,
             "format" => {}
             _ => {
                 let (field, op) = match key.split_once('[') {
@@ -98,6 +90,32 @@ pub fn list_query(raw: Option<&str>) -> Result<ListQuery, StoreError> {
         }
     }
     Ok(query)
+}
+
+/// A `limit` parameter: a whole number.
+pub fn parse_limit(value: &str) -> Result<u32, StoreError> {
+    value.parse().map_err(|_| {
+        StoreError::new(
+            ErrorCode::InvalidQuery,
+            format!("limit must be a whole number, got {value:?}"),
+        )
+        .with_field("limit")
+    })
+}
+
+/// A yes/no parameter: `true`/`false`/`1`/`0` in any case, or empty (`?total`) for yes.
+/// Anything else is an error rather than a silent no, so that `dry_run=yes` never runs a real
+/// import.
+pub fn parse_flag(name: &str, value: &str) -> Result<bool, StoreError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(StoreError::new(
+            ErrorCode::InvalidQuery,
+            format!("{name} must be true or false, got {value:?}"),
+        )
+        .with_field(name)),
+    }
 }
 
 /// The query string's pairs, for endpoints with named parameters.
@@ -150,5 +168,8 @@ mod tests {
         );
         assert!(list_query(Some("amount[between]=1")).is_err());
         assert!(list_query(Some("limit=ten")).is_err());
+        assert!(list_query(Some("total=True")).unwrap().with_total);
+        assert!(!list_query(Some("total=0")).unwrap().with_total);
+        assert!(list_query(Some("total=yes")).is_err());
     }
 }

@@ -28,8 +28,9 @@ pub struct AppState {
     pub limiter: Arc<auth::LoginLimiter>,
 }
 
-/// Largest request body: a CSV import of a few hundred thousand rows.
-const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// Largest import body: a CSV of a few hundred thousand rows. Every other route keeps axum's
+/// default limit (2 MB), so an anonymous login cannot make the server buffer this much.
+const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 
 /// The API's routes over `store`.
 pub fn router(store: Store) -> Router {
@@ -37,13 +38,19 @@ pub fn router(store: Store) -> Router {
         store,
         limiter: Arc::new(auth::LoginLimiter::default()),
     };
-    let openapi = Arc::new(openapi::document());
+    // Serialised once: the document is the same for every request.
+    let openapi = axum::body::Bytes::from(openapi::document().to_string());
     Router::new()
         .route(
             "/api/v1/openapi.json",
             get(move || {
-                let doc = openapi.clone();
-                async move { axum::Json((*doc).clone()) }
+                let body = openapi.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
             }),
         )
         .route("/api/v1/auth/login", post(routes::login))
@@ -64,7 +71,10 @@ pub fn router(store: Store) -> Router {
         )
         .route("/api/v1/search", get(routes::search))
         .route("/api/v1/audit", get(routes::audit))
-        .route("/api/v1/imports", post(routes::import))
+        .route(
+            "/api/v1/imports",
+            post(routes::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/api/v1/imports/{id}/undo", post(routes::undo_import))
         .route("/api/v1/deals/{id}/history", get(routes::history))
         .route("/api/v1/deals/{id}/move", post(routes::move_deal))
@@ -80,7 +90,6 @@ pub fn router(store: Store) -> Router {
                 .delete(routes::delete),
         )
         .fallback(routes::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -2,117 +2,185 @@
 //! the table of special endpoints below), so it cannot drift from what the server does: a
 //! test asks the router for every operation listed here.
 
+use salesflow_store::ErrorCode;
 use salesflow_store::schema::{self, EntitySpec, FieldKind};
 use serde_json::{Map, Value as Json, json};
 
-/// Endpoints beyond each entity's create/read/update/delete/list/export:
-/// (method, path, summary, whether it takes a JSON body).
-pub const SPECIAL_ENDPOINTS: &[(&str, &str, &str, bool)] = &[
-    (
-        "post",
-        "/api/v1/auth/login",
-        "Log in with e-mail and password; sets an HttpOnly session cookie and returns its CSRF token",
-        true,
-    ),
-    ("post", "/api/v1/auth/logout", "End the session", false),
-    (
-        "get",
-        "/api/v1/me",
-        "The caller: user, role and scopes",
-        false,
-    ),
-    ("get", "/api/v1/users", "Every user", false),
-    (
-        "post",
-        "/api/v1/users",
-        "Create a user (admin); returns a one-time password unless one is given",
-        true,
-    ),
-    (
-        "post",
-        "/api/v1/tokens",
-        "Issue an API token with scopes (shown once)",
-        true,
-    ),
-    ("delete", "/api/v1/tokens/{id}", "Revoke a token", false),
-    (
-        "get",
-        "/api/v1/custom_fields",
-        "Custom field definitions (?entity=customers)",
-        false,
-    ),
-    (
-        "post",
-        "/api/v1/custom_fields",
-        "Define a custom field (admin)",
-        true,
-    ),
-    (
-        "get",
-        "/api/v1/search",
-        "Companies, customers and deals whose name, e-mail or domain contains ?q=",
-        false,
-    ),
-    (
-        "get",
-        "/api/v1/audit",
-        "The audit log (admin), oldest first; filters entity, record_id, actor_id, action, since, until, after, limit",
-        false,
-    ),
-    (
-        "post",
-        "/api/v1/imports",
-        "Import a CSV body (?kind=customers&mode=create|update|upsert&key=email&dry_run=true&map={...}); all or nothing",
-        false,
-    ),
-    (
-        "post",
-        "/api/v1/imports/{id}/undo",
-        "Undo a completed import",
-        false,
-    ),
-    (
-        "get",
-        "/api/v1/deals/{id}/history",
-        "A deal's stage changes, oldest first",
-        false,
-    ),
-    (
-        "post",
-        "/api/v1/deals/{id}/move",
-        "Move a deal to another stage ({\"stage_id\": ...})",
-        true,
-    ),
-    (
-        "get",
-        "/api/v1/pipelines/{id}/kanban",
-        "Count, amount and weighted amount of the deals in each stage",
-        false,
-    ),
-    (
-        "post",
-        "/api/v1/customers/{id}/merge",
-        "Merge a duplicate customer into this one ({\"duplicate_id\": ...})",
-        true,
-    ),
-    (
-        "post",
-        "/api/v1/companies/{id}/merge",
-        "Merge a duplicate company into this one ({\"duplicate_id\": ...})",
-        true,
-    ),
-    (
-        "get",
-        "/api/v1/customers/duplicates",
-        "Groups of customers sharing an e-mail",
-        false,
-    ),
-    (
-        "get",
-        "/api/v1/companies/duplicates",
-        "Groups of companies sharing a domain",
-        false,
-    ),
+/// An endpoint beyond each entity's create/read/update/delete/list/export.
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Takes a JSON body.
+    pub takes_body: bool,
+    /// The status of success (the import also answers 422 with its report when rejected).
+    pub success: &'static str,
+    /// Needs no credentials.
+    pub public: bool,
+}
+
+/// The endpoints beyond each entity's create/read/update/delete/list/export.
+pub const SPECIAL_ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "post",
+        path: "/api/v1/auth/login",
+        summary: "Log in with e-mail and password; sets an HttpOnly session cookie and returns its CSRF token",
+        takes_body: true,
+        success: "200",
+        public: true,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/auth/logout",
+        summary: "End the session",
+        takes_body: false,
+        success: "204",
+        public: true,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/me",
+        summary: "The caller: user, role and scopes",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/users",
+        summary: "Every user",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/users",
+        summary: "Create a user (admin); returns a one-time password unless one is given",
+        takes_body: true,
+        success: "201",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/tokens",
+        summary: "Issue an API token with scopes (shown once)",
+        takes_body: true,
+        success: "201",
+        public: false,
+    },
+    Endpoint {
+        method: "delete",
+        path: "/api/v1/tokens/{id}",
+        summary: "Revoke a token",
+        takes_body: false,
+        success: "204",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/custom_fields",
+        summary: "Custom field definitions (?entity=customers)",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/custom_fields",
+        summary: "Define a custom field (admin)",
+        takes_body: true,
+        success: "201",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/search",
+        summary: "Companies, customers and deals whose name, e-mail or domain contains ?q=",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/audit",
+        summary: "The audit log (admin), oldest first; filters entity, record_id, actor_id, action, since, until, after, limit",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/imports",
+        summary: "Import a CSV body (?kind=customers&mode=create|update|upsert&key=email&dry_run=true&map={...}); all or nothing",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/imports/{id}/undo",
+        summary: "Undo a completed import",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/deals/{id}/history",
+        summary: "A deal's stage changes, oldest first",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/deals/{id}/move",
+        summary: "Move a deal to another stage ({\"stage_id\": ...})",
+        takes_body: true,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/pipelines/{id}/kanban",
+        summary: "Count, amount and weighted amount of the deals in each stage",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/customers/{id}/merge",
+        summary: "Merge a duplicate customer into this one ({\"duplicate_id\": ...})",
+        takes_body: true,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/companies/{id}/merge",
+        summary: "Merge a duplicate company into this one ({\"duplicate_id\": ...})",
+        takes_body: true,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/customers/duplicates",
+        summary: "Groups of customers sharing an e-mail",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/companies/duplicates",
+        summary: "Groups of companies sharing a domain",
+        takes_body: false,
+        success: "200",
+        public: false,
+    },
 ];
 
 fn field_schema(kind: FieldKind) -> Json {
@@ -259,30 +327,45 @@ pub fn document() -> Json {
     schemas.insert(
         "Error".into(),
         json!({"type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "enum": ["invalid_value", "missing_field", "unknown_field", "invalid_query", "malformed_json", "not_found", "conflict", "unauthorized", "forbidden", "rate_limited", "import_rejected", "database_error"]},
+            "code": {"type": "string", "enum": ErrorCode::ALL.iter().map(|code| code.as_str()).collect::<Vec<_>>()},
             "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}),
     );
     for spec in schema::ENTITIES {
         entity_schemas(spec, &mut schemas);
         entity_paths(spec, &mut paths);
     }
-    for (method, path, summary, takes_body) in SPECIAL_ENDPOINTS {
+    for endpoint in SPECIAL_ENDPOINTS {
+        let path = endpoint.path;
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        let mut responses = error_responses(&["400", "401", "403"]);
+        responses.insert(endpoint.success.into(), json!({"description": "Done"}));
+        if path == "/api/v1/imports" {
+            responses.insert(
+                "422".into(),
+                json!({"description": "Rejected: nothing written; the report lists every bad row"}),
+            );
+        }
+        if path == "/api/v1/auth/login" {
+            responses.insert(
+                "429".into(),
+                json!({"description": "Too many failed logins"}),
+            );
+        }
         let mut operation = json!({
-            "summary": summary,
-            "operationId": format!("{method}_{}", path.trim_start_matches("/api/v1/").replace(['/', '{', '}'], "_").trim_matches('_')),
-            "responses": {"200": {"description": "OK"}, "400": {"$ref": "#/components/responses/Error400"}, "401": {"$ref": "#/components/responses/Error401"}, "403": {"$ref": "#/components/responses/Error403"}}
+            "summary": endpoint.summary,
+            "operationId": format!("{}_{}", endpoint.method, path.trim_start_matches("/api/v1/").replace(['/', '{', '}'], "_").trim_matches('_')),
+            "responses": responses,
         });
         if path.contains("{id}") {
             operation["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
         }
-        if *takes_body {
+        if endpoint.takes_body {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
-        if *path == "/api/v1/auth/login" {
+        if endpoint.public {
             operation["security"] = json!([]);
         }
-        entry[*method] = operation;
+        entry[endpoint.method] = operation;
     }
     let mut responses = Map::new();
     for (code, meaning) in [

@@ -198,11 +198,10 @@ pub async fn search(
         .find(|(k, _)| k == "q")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    let limit = params
-        .iter()
-        .find(|(k, _)| k == "limit")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(20);
+    let limit = match params.iter().find(|(k, _)| k == "limit") {
+        Some((_, value)) => crate::body::parse_limit(value)?,
+        None => 20,
+    };
     Ok(Json(
         json!({"data": state.store.search(&actor, term, limit).await?}),
     ))
@@ -245,7 +244,7 @@ pub async fn audit(
             "since" => query.since = Some(value),
             "until" => query.until = Some(value),
             "after" => query.after = Some(value),
-            "limit" => query.limit = value.parse().ok(),
+            "limit" => query.limit = Some(crate::body::parse_limit(&value)?),
             _ => {
                 return Err(StoreError::new(
                     ErrorCode::InvalidQuery,
@@ -289,7 +288,9 @@ pub async fn import(
         options.mode = ImportMode::parse(&mode)?;
     }
     options.key = get("key");
-    options.dry_run = get("dry_run").is_some_and(|v| v == "true" || v == "1");
+    if let Some(value) = get("dry_run") {
+        options.dry_run = crate::body::parse_flag("dry_run", &value)?;
+    }
     if let Some(map) = get("map") {
         options.mapping = serde_json::from_str(&map).map_err(|error| {
             StoreError::new(
@@ -486,17 +487,18 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let email = text_field(&body, "email")?;
     let password = text_field(&body, "password")?;
-    state.limiter.check(&email, Some(address.ip()))?;
+    let ip = Some(address.ip());
+    state.limiter.begin(&email, ip)?;
     let user = match state.store.login(&email, &password).await {
         Ok(user) => user,
         Err(error) => {
-            if error.code() == ErrorCode::Unauthorized {
-                state.limiter.failed(&email, Some(address.ip()));
+            if error.code() != ErrorCode::Unauthorized {
+                state.limiter.settled(&email, ip, false);
             }
             return Err(error.into());
         }
     };
-    state.limiter.succeeded(&email);
+    state.limiter.settled(&email, ip, true);
     let (secret, csrf) = state.store.create_session(&user, SESSION_HOURS).await?;
     let cookie = session_cookie(&request_headers, &secret, SESSION_HOURS * 3600);
     let mut headers = HeaderMap::new();

@@ -193,19 +193,41 @@ fn sha256_hex(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-fn hash_password(password: &str) -> Result<String> {
-    let hash: Result<PasswordHash, _> = Argon2::default().hash_password(password.as_bytes());
-    hash.map(|hash| hash.to_string()).map_err(|error| {
+/// Argon2id is tens of milliseconds of CPU by design; it runs on tokio's blocking threads so
+/// that a few logins do not stall every other request on the async workers.
+async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
         StoreError::new(
             ErrorCode::Database,
-            format!("hashing the password failed: {error}"),
+            format!("password hashing stopped: {error}"),
         )
     })
 }
 
-fn verify_password(password: &str, stored: &str) -> bool {
-    PasswordVerifier::<str>::verify_password(&Argon2::default(), password.as_bytes(), stored)
-        .is_ok()
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    on_blocking_thread(move || {
+        let hash: std::result::Result<PasswordHash, _> =
+            Argon2::default().hash_password(password.as_bytes());
+        hash.map(|hash| hash.to_string()).map_err(|error| {
+            StoreError::new(
+                ErrorCode::Database,
+                format!("hashing the password failed: {error}"),
+            )
+        })
+    })
+    .await?
+}
+
+async fn verify_password(password: &str, stored: String) -> Result<bool> {
+    let password = password.to_owned();
+    on_blocking_thread(move || {
+        PasswordVerifier::<str>::verify_password(&Argon2::default(), password.as_bytes(), &stored)
+            .is_ok()
+    })
+    .await
 }
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
@@ -290,6 +312,8 @@ impl Store {
             team_id: team_id.map(str::to_string),
             active: true,
         };
+        // Hashed before the transaction: SQLite's write lock is not held through Argon2.
+        let password_hash = hash_password(password).await?;
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, email, name, role, team_id, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -299,7 +323,7 @@ impl Store {
         .bind(&user.name)
         .bind(role.as_str())
         .bind(user.team_id.clone())
-        .bind(hash_password(password)?)
+        .bind(password_hash)
         .bind(1i64)
         .bind(now())
         .execute(&mut *transaction)
@@ -356,6 +380,23 @@ impl Store {
         user_from_row(&row)
     }
 
+    /// The user with this e-mail (compared as stored: trimmed, lower-cased).
+    pub async fn user_by_email(&self, email: &str) -> Result<User> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        )))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| {
+            StoreError::new(
+                ErrorCode::NotFound,
+                format!("no user with e-mail {email:?}"),
+            )
+        })?;
+        user_from_row(&row)
+    }
+
     /// Every user.
     pub async fn users(&self, actor: &Actor) -> Result<Vec<User>> {
         actor.require_scope(Scope::Read)?;
@@ -393,12 +434,16 @@ impl Store {
         let denied = || StoreError::new(ErrorCode::Unauthorized, "wrong e-mail or password");
         let Some(row) = row else {
             // Hash anyway so a missing user takes as long as a wrong password.
-            let _ = hash_password(password);
+            let _ = hash_password(password).await;
             return Err(denied());
         };
         let stored: Option<String> = row.try_get("password_hash")?;
         let user = user_from_row(&row)?;
-        if !user.active || !stored.is_some_and(|hash| verify_password(password, &hash)) {
+        let verified = match stored {
+            Some(hash) => verify_password(password, hash).await?,
+            None => false,
+        };
+        if !user.active || !verified {
             return Err(denied());
         }
         let mut transaction = self.pool.begin().await?;

@@ -137,11 +137,30 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect)> {
         .map_err(|error| {
             StoreError::new(
                 ErrorCode::Database,
-                format!("cannot open the database {url:?}: {error}"),
+                format!("cannot open the database {:?}: {error}", redact_url(&url)),
             )
         })?;
     migrator(dialect).run(&pool).await?;
     Ok((pool, dialect))
+}
+
+/// `url` without its password (`postgres://user@host/db`), for messages and reports.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    // The credentials are in the authority: up to the first '/', '?' or '#' after the scheme.
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => {
+            let credentials = &url[scheme_end..scheme_end + at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &url[..scheme_end], &url[scheme_end + at..])
+        }
+        None => url.to_string(),
+    }
 }
 
 /// Works out the dialect, and asks SQLite to create a missing file.
@@ -196,6 +215,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn urls_lose_their_password_only() {
+        use super::redact_url;
+        assert_eq!(
+            redact_url("postgres://sf:secret@db:5432/crm"),
+            "postgres://sf@db:5432/crm"
+        );
+        assert_eq!(
+            redact_url("postgres://db/crm?user=a@b"),
+            "postgres://db/crm?user=a@b"
+        );
+        assert_eq!(redact_url("sqlite://salesflow.db"), "sqlite://salesflow.db");
+    }
+
     use super::*;
 
     #[test]

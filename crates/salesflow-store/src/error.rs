@@ -33,6 +33,22 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for documents that list them (the OpenAPI error schema).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidValue,
+        ErrorCode::MissingField,
+        ErrorCode::UnknownField,
+        ErrorCode::InvalidQuery,
+        ErrorCode::MalformedJson,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RateLimited,
+        ErrorCode::ImportRejected,
+        ErrorCode::Database,
+    ];
+
     /// The code's public spelling.
     pub fn as_str(self) -> &'static str {
         match self {

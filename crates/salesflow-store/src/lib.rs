@@ -30,7 +30,7 @@ pub use analytics::{CustomerScore, ExportCounts};
 pub use audit::{AuditEntry, AuditQuery};
 pub use auth::{Actor, IssuedToken, Role, Scope, User};
 pub use custom_fields::CustomFieldDef;
-pub use db::Dialect;
+pub use db::{Dialect, redact_url};
 pub use error::{ErrorCode, Result, StoreError};
 pub use import::{ColumnMapping, ImportMode, ImportOptions, ImportReport, RowError};
 pub use merge::MergeReport;

@@ -160,12 +160,15 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let bars = Bars::new(global.quiet || args.json);
     let dataset = args.read.load_dir(&data, &config, &bars)?;
     let source = match &args.db {
-        Some(url) => PathBuf::from(format!("the CRM database {}", without_password(url))),
+        Some(url) => PathBuf::from(format!(
+            "the CRM database {}",
+            salesflow_store::redact_url(url)
+        )),
         None => data.clone(),
     };
-    let written = run_analysis(&dataset, &options, &args.out, &source, &bars)?;
+    let written = run_analysis(&runtime, &dataset, &options, &args.out, &source, &bars)?;
     if let Some(store) = &crm {
-        let scores = customer_scores(&scored_customers(&written.analysis)?)?;
+        let scores = customer_scores(&written.scored)?;
         let updated =
             runtime.block_on(store.write_scores(&salesflow_store::Actor::system(), &scores))?;
         if !global.quiet && !args.json {
@@ -181,17 +184,6 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
 }
 
 /// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
-fn without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            let user = credentials.split(':').next().unwrap_or("");
-            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// The scores the CRM keeps, from the scored table: segment, CLV over the horizon,
 /// probability alive and action, where the analysis produced them.
 fn customer_scores(scored: &RecordBatch) -> Result<Vec<salesflow_store::CustomerScore>> {
@@ -246,6 +238,8 @@ fn customer_scores(scored: &RecordBatch) -> Result<Vec<salesflow_store::Customer
 /// What [`run_analysis`] wrote.
 pub struct Written {
     pub analysis: Analysis,
+    /// The scored customers table (customers_scored.*), for writing scores back.
+    pub scored: RecordBatch,
     /// metrics.json's text.
     pub metrics: String,
     pub report: PathBuf,
@@ -254,13 +248,13 @@ pub struct Written {
 
 /// Analyses `dataset` and writes every output into `out` (shared with `salesflow demo`).
 pub fn run_analysis(
+    rt: &tokio::runtime::Runtime,
     dataset: &Dataset,
     options: &AnalyzeOptions,
     out: &Path,
     source: &Path,
     bars: &Bars,
 ) -> Result<Written> {
-    let rt = super::runtime()?;
     let analysis = rt.block_on(analyze(dataset, options, bars))?;
     let started = std::time::Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -296,6 +290,7 @@ pub fn run_analysis(
     }
     Ok(Written {
         analysis,
+        scored,
         metrics,
         report,
         out: out.to_owned(),

@@ -357,16 +357,7 @@ pub fn run_token(_global: &Global, args: TokenArgs) -> Result<ExitCode> {
                 .map(Scope::parse)
                 .collect::<salesflow_store::Result<Vec<_>>>()?;
             let issued = runtime.block_on(async {
-                let users = store.users(&system).await?;
-                let user = users
-                    .iter()
-                    .find(|u| u.email == user.trim().to_lowercase())
-                    .ok_or_else(|| {
-                        salesflow_store::StoreError::new(
-                            salesflow_store::ErrorCode::NotFound,
-                            format!("no user with e-mail {user:?}"),
-                        )
-                    })?;
+                let user = store.user_by_email(&user).await?;
                 store.create_token(&system, &user.id, &name, &scopes).await
             })?;
             print_stdout(&format!(

@@ -190,6 +190,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     }
     let report_dir = args.out.join("report");
     let written = super::analyze::run_analysis(
+        &rt,
         &dataset,
         // The demo's planted channel saturation is on leads.
         &salesflow_analytics::AnalyzeOptions {

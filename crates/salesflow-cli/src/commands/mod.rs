@@ -45,6 +45,16 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         {
             return 2;
         }
+        // A path the user gave that does not exist or may not be read (an import file, a
+        // --map), as the engine counts its inputs.
+        if let Some(e) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            )
+        {
+            return 2;
+        }
     }
     1
 }

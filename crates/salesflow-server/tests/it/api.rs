@@ -378,6 +378,42 @@ async fn imports_through_the_api_are_all_or_nothing_and_undoable() {
         assert_eq!(reply.body["error"]["code"], "import_rejected");
         assert_eq!(reply.body["report"]["errors"][0]["line"], 122);
         assert_eq!(dump(&store).await, before, "{backend}");
+        // A flag that is neither true nor false is refused, not read as "no dry run".
+        let reply = api
+            .call(
+                "POST",
+                "/api/v1/imports?kind=customers&dry_run=yes",
+                Some(&admin),
+                Some(&csv),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("dry_run")),
+            "{backend}: {}",
+            reply.text
+        );
+        assert_eq!(dump(&store).await, before, "{backend}");
+        // Only the import takes large bodies: 3 MB at the login is refused unread.
+        let huge = format!(
+            r#"{{"email": "a@x.io", "password": "{}"}}"#,
+            "x".repeat(3 << 20)
+        );
+        let reply = api
+            .call("POST", "/api/v1/auth/login", None, Some(&huge), &[])
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{backend}: {}",
+            reply.text
+        );
+        assert!(
+            reply.text.contains("cannot read the body"),
+            "{}",
+            reply.text
+        );
         let reply = api
             .call(
                 "POST",
