@@ -179,6 +179,22 @@ pub(crate) fn visibility(spec: &EntitySpec, actor: &Actor, params: &mut Params) 
     match spec.ownership {
         Ownership::Shared => None,
         Ownership::Owner => Some(owned_by_team(actor, params)),
+        Ownership::Attached => {
+            // One branch per kind of record; values are pushed in the order they appear.
+            let branches: Vec<String> = schema::ATTACHABLE
+                .iter()
+                .map(|target| {
+                    let target_spec =
+                        schema::entity(target).expect("attachable kinds are entities");
+                    let inner =
+                        visibility(target_spec, actor, params).unwrap_or_else(|| "TRUE".into());
+                    format!(
+                        "(record_type = '{target}' AND record_id IN (SELECT id FROM {target} WHERE {inner}))"
+                    )
+                })
+                .collect();
+            Some(format!("({})", branches.join(" OR ")))
+        }
         Ownership::Through(field, target) => {
             let target_spec = schema::entity(target).expect("ownership targets are entities");
             let inner = visibility(target_spec, actor, params).unwrap_or_else(|| "TRUE".into());
@@ -232,8 +248,7 @@ pub(crate) async fn fetch(
 /// Whether `actor` may write rows of `spec` at all.
 pub(crate) fn check_writer(spec: &EntitySpec, actor: &Actor) -> Result<()> {
     actor.require_writer()?;
-    let shared_setup =
-        spec.ownership == Ownership::Shared && !matches!(spec.name, "tags" | "taggings");
+    let shared_setup = spec.ownership == Ownership::Shared && spec.name != "tags";
     if shared_setup && !matches!(actor.role, Role::Admin | Role::Manager) {
         return Err(StoreError::forbidden(format!(
             "only admins and managers change {}",

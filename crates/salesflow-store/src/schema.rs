@@ -92,6 +92,9 @@ pub enum Ownership {
     Owner,
     /// Visible when the row this field references is visible (an order through its customer).
     Through(&'static str, &'static str),
+    /// Attached to any record by `record_type` and `record_id` (a tagging): visible when that
+    /// record is.
+    Attached,
 }
 
 /// An entity of the CRM.
@@ -348,7 +351,7 @@ pub static TAGGINGS: EntitySpec = EntitySpec {
         required("record_type", Choice(ATTACHABLE)),
         required("record_id", Text),
     ],
-    ownership: Ownership::Shared,
+    ownership: Ownership::Attached,
     search_fields: &[],
     custom_fields: false,
     importable: false,

@@ -184,3 +184,27 @@ async fn cast_other(store: &salesflow_store::Store) -> String {
         .unwrap();
     other.id
 }
+
+#[tokio::test]
+async fn taggings_follow_the_record_they_tag() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let customer = store.create(&cast.north, "customers", &json!({"name": "Northwind Ltd"})).await.unwrap();
+        let tag = store.create(&cast.north, "tags", &json!({"name": "hot"})).await.unwrap();
+        let tagging = store.create(&cast.north, "taggings", &json!({"tag_id": tag["id"], "record_type": "customers", "record_id": customer["id"]})).await.unwrap();
+        let tagging_id = tagging["id"].as_str().unwrap();
+
+        let page = store.list(&cast.south, "taggings", &ListQuery { with_total: true, ..ListQuery::default() }).await.unwrap();
+        assert!(page.records.is_empty() && page.total == Some(0), "{backend}: another team's tagging is not listed");
+        for error in [
+            store.get(&cast.south, "taggings", tagging_id).await.unwrap_err(),
+            store.delete(&cast.south, "taggings", tagging_id).await.unwrap_err(),
+        ] {
+            assert_eq!(error.code(), ErrorCode::NotFound, "{backend}");
+        }
+        assert_eq!(store.list(&cast.north_mate, "taggings", &ListQuery::default()).await.unwrap().records.len(), 1, "{backend}: the team sees it");
+        assert_eq!(store.list(&cast.analyst, "taggings", &ListQuery::default()).await.unwrap().records.len(), 1);
+        store.delete(&cast.north_mate, "taggings", tagging_id).await.unwrap();
+    })
+    .await;
+}
