@@ -72,7 +72,7 @@ fn migrator(dialect: Dialect) -> Migrator {
         Dialect::Sqlite => sqlite,
         Dialect::Postgres => postgres,
     };
-    let steps: [(i64, &'static str, &'static str); 3] = [
+    let steps: [(i64, &'static str, &'static str); 4] = [
         (1, "crm", include_str!("../migrations/0001_crm.sql")),
         (
             2,
@@ -86,6 +86,11 @@ fn migrator(dialect: Dialect) -> Migrator {
                 include_str!("../migrations/0003_deal_totals_sqlite.sql"),
                 include_str!("../migrations/0003_deal_totals_postgres.sql"),
             ),
+        ),
+        (
+            4,
+            "reference indexes",
+            include_str!("../migrations/0004_reference_indexes.sql"),
         ),
     ];
     let migrations = steps

@@ -174,6 +174,10 @@ fn operand_kind(kind: FieldKind) -> FieldKind {
 
 /// A filter value of `kind`: text is parsed (it came from a URL), JSON checked.
 fn filter_value(kind: FieldKind, field: &str, value: &Json) -> Result<SqlValue> {
+    // E-mails are stored lower-cased, so they are looked for lower-cased.
+    if let (FieldKind::Email, Json::String(text)) = (kind, value) {
+        return from_text(FieldKind::Text, field, &text.to_lowercase());
+    }
     let kind = operand_kind(kind);
     match value {
         Json::String(text) => from_text(kind, field, text),

@@ -144,6 +144,10 @@ pub fn from_text(kind: FieldKind, field: &str, text: &str) -> Result<SqlValue> {
         return Ok(SqlValue::null(kind));
     }
     let json = match kind {
+        // Whole numbers as integers first: through f64 they would lose digits beyond 2^53.
+        FieldKind::Integer if trimmed.parse::<i64>().is_ok() => {
+            Json::from(trimmed.parse::<i64>().unwrap_or_default())
+        }
         FieldKind::Float | FieldKind::Integer => match trimmed.parse::<f64>() {
             Ok(number)
                 if kind == FieldKind::Integer && number.fract() == 0.0 && number.abs() < 9e15 =>
@@ -222,6 +226,19 @@ pub(crate) fn read(row: &AnyRow, index: usize, kind: FieldKind) -> Result<SqlVal
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn whole_numbers_keep_every_digit() {
+        assert_eq!(
+            from_text(FieldKind::Integer, "n", "9007199254740993").unwrap(),
+            SqlValue::Int(Some(9_007_199_254_740_993))
+        );
+        assert_eq!(
+            from_text(FieldKind::Integer, "n", "12.0").unwrap(),
+            SqlValue::Int(Some(12))
+        );
+        assert!(from_text(FieldKind::Integer, "n", "1.5").is_err());
+    }
 
     #[test]
     fn validates_by_kind() {

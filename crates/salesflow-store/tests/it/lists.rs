@@ -485,6 +485,33 @@ async fn odd_list_inputs_are_answered_not_crashed_on() {
             "{backend}: a boolean custom field filters"
         );
 
+        store
+            .create(
+                &system,
+                "customers",
+                &json!({"name": "f", "email": "Ann@Example.com"}),
+            )
+            .await
+            .unwrap();
+        let by_email = ListQuery {
+            filters: vec![Filter {
+                field: "email".into(),
+                op: FilterOp::Eq,
+                value: json!("ANN@example.COM"),
+            }],
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            store
+                .list(&system, "customers", &by_email)
+                .await
+                .unwrap()
+                .records
+                .len(),
+            1,
+            "{backend}: e-mails match whatever their case"
+        );
+
         let split_character = ListQuery {
             cursor: Some("0\u{e9}0".into()),
             ..ListQuery::default()
