@@ -727,7 +727,7 @@ impl Store {
 
         // 4. Complete each row: owners, deal stages, required fields.
         let stages = if spec.name == "deals" {
-            load_stages(&mut connection).await?
+            crate::records::load_stages(&mut connection).await?
         } else {
             Vec::new()
         };
@@ -761,26 +761,33 @@ impl Store {
                 }
             }
             if spec.has_owner() && prior.is_none() {
-                let owner = spec
-                    .fields
-                    .iter()
-                    .position(|f| f.name == "owner_id")
-                    .expect("owner_id");
+                let owner = spec.index("owner_id");
                 if values[owner].is_null() {
                     values[owner] = SqlValue::Text(actor.user_id.clone());
                 }
             }
-            if spec.name == "deals"
-                && let Err(message) =
-                    settle_imported_stage(spec, &stages, &mut values, prior.as_ref())
-            {
-                fail(
-                    &mut report,
-                    candidate.line,
-                    column_of("stage_id").as_deref(),
-                    message,
-                );
-                continue;
+            if spec.name == "deals" {
+                // What the file gave, not the merged values: an update's stored closed_at is
+                // not "given" by a row that moves the deal.
+                let closed_at_given = candidate.values[spec.index("closed_at")]
+                    .as_ref()
+                    .is_some_and(|value| !value.is_null());
+                if let Err(error) = crate::records::settle_deal_stage(
+                    &stages,
+                    spec,
+                    &mut values,
+                    prior.as_ref(),
+                    closed_at_given,
+                    true,
+                ) {
+                    fail(
+                        &mut report,
+                        candidate.line,
+                        column_of("stage_id").as_deref(),
+                        error.message().to_string(),
+                    );
+                    continue;
+                }
             }
             if let Some(missing) = spec
                 .fields
@@ -962,12 +969,7 @@ impl Store {
                 }
             }
             if spec.name == "deals" {
-                let stage = |vals: &[SqlValue]| match &vals[spec
-                    .fields
-                    .iter()
-                    .position(|f| f.name == "stage_id")
-                    .expect("stage")]
-                {
+                let stage = |vals: &[SqlValue]| match &vals[spec.index("stage_id")] {
                     SqlValue::Text(text) => text.clone(),
                     _ => None,
                 };
@@ -1285,94 +1287,6 @@ async fn resolve_references(
         .collect())
 }
 
-/// Every stage: id, pipeline, name, kind, position.
-async fn load_stages(
-    connection: &mut AnyConnection,
-) -> Result<Vec<(String, String, String, String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT id, pipeline_id, name, kind, position FROM stages ORDER BY pipeline_id, position",
-    )
-    .fetch_all(&mut *connection)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            ))
-        })
-        .collect()
-}
-
-/// Resolves a deal's stage (by id, or by name within its pipeline), its pipeline (by id or
-/// name was done before; a missing one comes from the stage) and `closed_at`.
-fn settle_imported_stage(
-    spec: &EntitySpec,
-    stages: &[(String, String, String, String, i64)],
-    values: &mut [SqlValue],
-    prior: Option<&Stored>,
-) -> std::result::Result<(), String> {
-    let position = |name: &str| {
-        spec.fields
-            .iter()
-            .position(|f| f.name == name)
-            .expect("deal field")
-    };
-    let (pipeline_i, stage_i, closed_i) = (
-        position("pipeline_id"),
-        position("stage_id"),
-        position("closed_at"),
-    );
-    let text = |value: &SqlValue| match value {
-        SqlValue::Text(text) => text.clone(),
-        _ => None,
-    };
-    let pipeline = text(&values[pipeline_i]);
-    let stage = text(&values[stage_i]);
-    let chosen = match (&stage, &pipeline) {
-        (Some(stage), pipeline) => {
-            let matches: Vec<_> = stages
-                .iter()
-                .filter(|s| {
-                    (s.0 == *stage || s.2.eq_ignore_ascii_case(stage))
-                        && pipeline.as_ref().is_none_or(|p| s.1 == *p)
-                })
-                .collect();
-            match matches.as_slice() {
-                [one] => (*one).clone(),
-                [] => {
-                    return Err(format!(
-                        "stage {stage:?} is no stage{}",
-                        pipeline
-                            .as_ref()
-                            .map_or(String::new(), |p| format!(" of pipeline {p}"))
-                    ));
-                }
-                _ => {
-                    return Err(format!(
-                        "stage {stage:?} is in several pipelines; add a pipeline column"
-                    ));
-                }
-            }
-        }
-        (None, Some(pipeline)) => match stages.iter().find(|s| s.1 == *pipeline && s.3 == "open") {
-            Some(first) => first.clone(),
-            None => return Err(format!("pipeline {pipeline} has no open stage")),
-        },
-        (None, None) => return Ok(()), // reported as a missing required field
-    };
-    values[stage_i] = SqlValue::Text(Some(chosen.0.clone()));
-    values[pipeline_i] = SqlValue::Text(Some(chosen.1.clone()));
-    let moved = prior.and_then(|p| p.text(spec, "stage_id")).as_deref() != Some(chosen.0.as_str());
-    if moved && values[closed_i].is_null() && chosen.3 != "open" {
-        values[closed_i] = SqlValue::Text(Some(now()));
-    }
-    Ok(())
-}
-
 /// The existing rows of these ids.
 async fn load_existing(
     connection: &mut AnyConnection,
@@ -1404,16 +1318,7 @@ async fn check_attachments(
     prepared: &mut Vec<(Candidate, Vec<SqlValue>, Option<Stored>)>,
     fail: &mut (dyn FnMut(u64, String) + Send),
 ) -> Result<()> {
-    let type_i = spec
-        .fields
-        .iter()
-        .position(|f| f.name == "record_type")
-        .expect("record_type");
-    let id_i = spec
-        .fields
-        .iter()
-        .position(|f| f.name == "record_id")
-        .expect("record_id");
+    let (type_i, id_i) = (spec.index("record_type"), spec.index("record_id"));
     let mut wanted: HashMap<String, HashSet<String>> = HashMap::new();
     for (_, values, _) in prepared.iter() {
         if let (SqlValue::Text(Some(kind)), SqlValue::Text(Some(id))) =

@@ -546,10 +546,8 @@ async fn prepare(
         input.get("custom_fields"),
         creating,
     )?;
-    let position = |name: &str| spec.fields.iter().position(|f| f.name == name);
-
     if spec.has_owner() {
-        let owner_index = position("owner_id").expect("owned entities have owner_id");
+        let owner_index = spec.index("owner_id");
         if creating && values[owner_index].is_null() {
             values[owner_index] = SqlValue::Text(actor.user_id.clone());
         }
@@ -569,14 +567,15 @@ async fn prepare(
     }
 
     let stage_moved = if spec.name == "deals" {
+        let stages = load_stages(connection).await?;
         settle_deal_stage(
-            connection,
+            &stages,
             spec,
             &mut values,
             existing,
             input.contains_key("closed_at"),
-        )
-        .await?
+            false,
+        )?
     } else {
         None
     };
@@ -623,8 +622,8 @@ async fn prepare(
     if matches!(spec.name, "activities" | "taggings")
         && (changes.contains_key("record_id") || changes.contains_key("record_type"))
     {
-        let record_type = values[position("record_type").expect("record_type")].clone();
-        let record_id = values[position("record_id").expect("record_id")].clone();
+        let record_type = values[spec.index("record_type")].clone();
+        let record_id = values[spec.index("record_id")].clone();
         if let (SqlValue::Text(Some(record_type)), SqlValue::Text(Some(record_id))) =
             (record_type, record_id)
         {
@@ -671,90 +670,127 @@ fn attachable_entity(record_type: &str) -> Result<&'static str> {
         })
 }
 
-/// Derives a deal's pipeline from its stage (or its first open stage from the pipeline),
-/// checks they agree, and sets or clears `closed_at` when the stage changes.
-async fn settle_deal_stage(
-    connection: &mut AnyConnection,
+/// A stage as the deal rules need it.
+pub(crate) struct StageRow {
+    pub(crate) id: String,
+    pub(crate) pipeline_id: String,
+    pub(crate) name: String,
+    pub(crate) kind: String,
+}
+
+/// Every stage, each pipeline's in order (a small table: read whole).
+pub(crate) async fn load_stages(connection: &mut AnyConnection) -> Result<Vec<StageRow>> {
+    let rows = sqlx::query(
+        "SELECT id, pipeline_id, name, kind FROM stages ORDER BY pipeline_id, position, id",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StageRow {
+                id: row.try_get("id")?,
+                pipeline_id: row.try_get("pipeline_id")?,
+                name: row.try_get("name")?,
+                kind: row.try_get("kind")?,
+            })
+        })
+        .collect()
+}
+
+/// Settles a deal's pipeline, stage and `closed_at` — the one set of rules for the API and
+/// the import. `values` are the deal's values after the change (for an update, the stored
+/// ones with the change over them). A deal without a stage (or moved to another pipeline
+/// with its old stage) starts at the pipeline's first open stage; a stage of another
+/// pipeline moves the deal there, unless the pipeline was changed too and disagrees; a
+/// missing pipeline comes from the stage. On a stage change `closed_at` is stamped for won
+/// and lost stages and cleared for open ones, unless the change sets it itself. With
+/// `by_name` (imports) the stage may also be named, within the deal's pipeline. Returns the
+/// move (from, to) when the stage changed.
+pub(crate) fn settle_deal_stage(
+    stages: &[StageRow],
     spec: &EntitySpec,
     values: &mut [SqlValue],
     existing: Option<&Stored>,
     closed_at_given: bool,
+    by_name: bool,
 ) -> Result<Option<(Option<String>, String)>> {
-    let index = |name: &str| {
-        spec.fields
-            .iter()
-            .position(|f| f.name == name)
-            .expect("deal field")
+    let (pipeline_i, stage_i, closed_i) = (
+        spec.index("pipeline_id"),
+        spec.index("stage_id"),
+        spec.index("closed_at"),
+    );
+    let text = |value: &SqlValue| match value {
+        SqlValue::Text(text) => text.clone(),
+        _ => None,
     };
-    let (pipeline_i, stage_i, closed_i) =
-        (index("pipeline_id"), index("stage_id"), index("closed_at"));
+    let invalid =
+        |message: String| StoreError::new(ErrorCode::InvalidValue, message).with_field("stage_id");
     let old_stage = existing.and_then(|stored| stored.text(spec, "stage_id"));
     let old_pipeline = existing.and_then(|stored| stored.text(spec, "pipeline_id"));
-    let mut stage = match &values[stage_i] {
-        SqlValue::Text(Some(stage)) => Some(stage.clone()),
-        _ => None,
-    };
-    let pipeline = match &values[pipeline_i] {
-        SqlValue::Text(Some(pipeline)) => Some(pipeline.clone()),
-        _ => None,
-    };
+    let pipeline = text(&values[pipeline_i]);
     let pipeline_changed = pipeline != old_pipeline;
-    if stage.is_none() || (pipeline_changed && stage == old_stage) {
-        // A new deal (or one moved to another pipeline) without a stage starts at the
-        // pipeline's first open stage.
-        if let Some(pipeline) = &pipeline {
-            let row = sqlx::query("SELECT id FROM stages WHERE pipeline_id = $1 AND kind = 'open' ORDER BY position LIMIT 1")
-                .bind(pipeline)
-                .fetch_optional(&mut *connection)
-                .await?;
-            stage = row.map(|row| row.try_get::<String, _>("id")).transpose()?;
-            values[stage_i] = SqlValue::Text(stage.clone());
-        }
-    }
-    let Some(stage_id) = stage else {
-        return Ok(None);
+    let named = text(&values[stage_i])
+        .filter(|stage| !(pipeline_changed && old_stage.as_ref() == Some(stage)));
+    let chosen = match (&named, &pipeline) {
+        (Some(stage), pipeline) => match stages.iter().find(|s| s.id == *stage) {
+            Some(row) => row,
+            None if by_name => {
+                let matches: Vec<&StageRow> = stages
+                    .iter()
+                    .filter(|s| {
+                        s.name.eq_ignore_ascii_case(stage)
+                            && pipeline.as_ref().is_none_or(|p| s.pipeline_id == *p)
+                    })
+                    .collect();
+                match matches[..] {
+                    [one] => one,
+                    [] => {
+                        return Err(invalid(format!(
+                            "stage {stage:?} is no stage{}",
+                            pipeline
+                                .as_ref()
+                                .map_or(String::new(), |p| format!(" of pipeline {p}"))
+                        )));
+                    }
+                    _ => {
+                        return Err(invalid(format!(
+                            "stage {stage:?} is in several pipelines; give the pipeline too"
+                        )));
+                    }
+                }
+            }
+            None => return Err(invalid(format!("stage_id {stage:?} is no stage"))),
+        },
+        (None, Some(pipeline)) => stages
+            .iter()
+            .find(|s| s.pipeline_id == *pipeline && s.kind == "open")
+            .ok_or_else(|| invalid(format!("pipeline {pipeline} has no open stage")))?,
+        // Reported as a missing required field.
+        (None, None) => return Ok(None),
     };
-    let row = sqlx::query("SELECT pipeline_id, kind FROM stages WHERE id = $1")
-        .bind(&stage_id)
-        .fetch_optional(&mut *connection)
-        .await?
-        .ok_or_else(|| {
-            StoreError::new(
-                ErrorCode::InvalidValue,
-                format!("stage_id {stage_id:?} is no stage"),
-            )
-            .with_field("stage_id")
-        })?;
-    let stage_pipeline: String = row.try_get("pipeline_id")?;
-    let kind: String = row.try_get("kind")?;
     match &pipeline {
-        None => values[pipeline_i] = SqlValue::Text(Some(stage_pipeline.clone())),
-        Some(pipeline) if *pipeline != stage_pipeline && !pipeline_changed => {
-            // Moving to a stage of another pipeline moves the deal there.
-            values[pipeline_i] = SqlValue::Text(Some(stage_pipeline.clone()));
+        Some(pipeline) if *pipeline != chosen.pipeline_id && pipeline_changed => {
+            return Err(invalid(format!(
+                "stage {:?} belongs to pipeline {:?}, not {pipeline:?}",
+                chosen.id, chosen.pipeline_id
+            )));
         }
-        Some(pipeline) if *pipeline != stage_pipeline => {
-            return Err(StoreError::new(
-                ErrorCode::InvalidValue,
-                format!(
-                    "stage {stage_id:?} belongs to pipeline {stage_pipeline:?}, not {pipeline:?}"
-                ),
-            )
-            .with_field("stage_id"));
-        }
-        Some(_) => {}
+        // No pipeline, or a stage of another one chosen for a deal staying put: the deal
+        // goes where its stage is.
+        _ => values[pipeline_i] = SqlValue::Text(Some(chosen.pipeline_id.clone())),
     }
-    if old_stage.as_deref() == Some(stage_id.as_str()) {
+    values[stage_i] = SqlValue::Text(Some(chosen.id.clone()));
+    if old_stage.as_deref() == Some(chosen.id.as_str()) {
         return Ok(None);
     }
     if !closed_at_given {
-        values[closed_i] = if kind == "open" {
+        values[closed_i] = if chosen.kind == "open" {
             SqlValue::Text(None)
         } else {
             SqlValue::Text(Some(now()))
         };
     }
-    Ok(Some((old_stage, stage_id)))
+    Ok(Some((old_stage, chosen.id.clone())))
 }
 
 async fn owner_in_team(connection: &mut AnyConnection, actor: &Actor, owner: &str) -> Result<bool> {

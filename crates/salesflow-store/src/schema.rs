@@ -122,6 +122,15 @@ impl EntitySpec {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The position of field `name` among the fields (and a row's values). For names written
+    /// in the code: panics when the entity has no such field.
+    pub fn index(&self, name: &str) -> usize {
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{} have no field {name}", self.name))
+    }
+
     /// Whether rows have an `owner_id`.
     pub fn has_owner(&self) -> bool {
         self.ownership == Ownership::Owner

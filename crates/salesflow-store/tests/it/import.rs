@@ -335,3 +335,42 @@ async fn activities_imported_by_natural_key_point_at_the_record() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn imported_stage_changes_follow_the_api_rules() {
+    on_each_backend(|store, backend| async move {
+        let cast = cast(&store).await;
+        let system = Actor::system();
+        let renewals = store.create(&system, "pipelines", &json!({"name": "Renewals"})).await.unwrap();
+        for (position, name, kind) in [(1, "Due", "open"), (2, "Renewed", "won")] {
+            store.create(&system, "stages", &json!({"pipeline_id": renewals["id"], "name": name, "position": position, "kind": kind})).await.unwrap();
+        }
+        let csv = "external_id,name,stage,amount\nD1,One,Won,100\nD2,Two,Contact,50\n";
+        let report = store.import(&cast.manager, &ImportOptions::new("deals", "deals.csv"), csv.as_bytes(), &NoProgress).await.unwrap();
+        assert!(report.committed, "{backend}: {:?}", report.errors);
+        let deal = |external: &'static str| {
+            let store = store.clone();
+            async move {
+                let query = ListQuery { filters: vec![salesflow_store::Filter { field: "external_id".into(), op: salesflow_store::FilterOp::Eq, value: json!(external) }], ..ListQuery::default() };
+                store.list(&Actor::system(), "deals", &query).await.unwrap().records.remove(0)
+            }
+        };
+        assert!(deal("D1").await["closed_at"].is_string(), "{backend}: won on import, closed");
+
+        // Back to an open stage: no longer closed (the stored closed_at is not "given").
+        // Only a pipeline: the deal starts at that pipeline's first open stage.
+        let mut update = ImportOptions::new("deals", "moves.csv");
+        update.mode = ImportMode::Update;
+        let csv = format!("external_id,stage,pipeline\nD1,Demo,\nD2,,{}\n", renewals["id"].as_str().unwrap());
+        let report = store.import(&cast.manager, &update, csv.as_bytes(), &NoProgress).await.unwrap();
+        assert!(report.committed, "{backend}: {:?}", report.errors);
+        let reopened = deal("D1").await;
+        assert!(reopened["closed_at"].is_null(), "{backend}: {reopened:?}");
+        let moved = deal("D2").await;
+        assert_eq!(moved["pipeline_id"], renewals["id"], "{backend}");
+        let due = store.list(&system, "stages", &ListQuery { filters: vec![salesflow_store::Filter { field: "name".into(), op: salesflow_store::FilterOp::Eq, value: json!("Due") }], ..ListQuery::default() }).await.unwrap();
+        assert_eq!(moved["stage_id"], due.records[0]["id"], "{backend}");
+        assert_eq!(store.deal_history(&system, moved["id"].as_str().unwrap()).await.unwrap().len(), 2, "{backend}: the move is in the history");
+    })
+    .await;
+}
