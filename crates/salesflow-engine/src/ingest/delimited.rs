@@ -16,7 +16,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::progress::Progress;
 use salesflow_core::{Delimiter, Locale};
 
-use super::builders::RowBuilder;
+use super::builders::{Fields, RowBuilder};
 use super::columns::OutputColumn;
 use crate::error::{EngineError, Location, Result};
 use crate::parse::{DateFormat, parse_number};
@@ -68,7 +68,7 @@ impl TextSource {
         delimiter: Option<Delimiter>,
         columns: Option<&[String]>,
     ) -> Result<TextSource> {
-        let mut data = std::fs::read(path).map_err(|source| EngineError::Io {
+        let mut data = read_file(path).map_err(|source| EngineError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -362,34 +362,141 @@ impl TextSource {
                 }
             }
             Delimiter::Byte(d) => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .delimiter(d)
-                    .from_reader(bytes);
-                let mut record = csv::ByteRecord::new();
-                // Byte records are checked for UTF-8 once each (not field by field) and turned
-                // into string records without copying.
-                while let Ok(true) = reader.read_byte_record(&mut record) {
-                    let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
-                    // A lone empty field is a blank line in disguise (e.g. "\r\n").
-                    if record.len() == 1 && record[0].trim_ascii().is_empty() {
-                        continue;
-                    }
-                    match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
-                        Ok(text) => {
-                            rows.push_row(&text, line);
-                            record = text.into_byte_record();
-                        }
-                        Err(e) => {
-                            let field = e.utf8_error().field();
-                            let raw = e.into_byte_record();
-                            rows.push_invalid_utf8(line, field, raw.get(field).unwrap_or_default());
-                            record = raw;
-                        }
-                    }
+                if let Some(text) = plain_text(bytes, d) {
+                    parse_plain(text, d, first_line, rows);
+                    return;
                 }
+                parse_quoted(bytes, d, first_line, rows);
             }
+        }
+    }
+}
+
+/// Reads a whole file; a large one in parts on every core, so that copying it out of the page
+/// cache (and faulting in the buffer's pages) is shared out: 0.45 s for 655 MB on one core.
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt as _;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        if threads > 1 && file.metadata()?.is_file() && len >= 64 << 20 {
+            // Zeroed by the allocator's fresh pages, not by a pass over the buffer.
+            let mut data = vec![0u8; len];
+            let part = len.div_ceil(threads);
+            std::thread::scope(|scope| {
+                let readers: Vec<_> = data
+                    .chunks_mut(part)
+                    .enumerate()
+                    .map(|(i, buffer)| {
+                        let file = &file;
+                        scope.spawn(move || file.read_exact_at(buffer, (i * part) as u64))
+                    })
+                    .collect();
+                readers.into_iter().try_for_each(|reader| {
+                    reader
+                        .join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("a reader thread failed")))
+                })
+            })?;
+            return Ok(data);
+        }
+    }
+    std::fs::read(path)
+}
+
+/// Where a splitter hands its rows: the typed builders, or a test's list.
+pub(crate) trait RowSink {
+    fn push_row<F: Fields>(&mut self, fields: &F, line: u64);
+    fn push_invalid_utf8(&mut self, line: u64, field: usize, raw: &[u8]);
+}
+
+impl RowSink for RowBuilder<'_> {
+    fn push_row<F: Fields>(&mut self, fields: &F, line: u64) {
+        RowBuilder::push_row(self, fields, line);
+    }
+    fn push_invalid_utf8(&mut self, line: u64, field: usize, raw: &[u8]) {
+        RowBuilder::push_invalid_utf8(self, line, field, raw);
+    }
+}
+
+/// Splits delimited text with the `csv` crate, which knows quoting.
+fn parse_quoted(bytes: &[u8], delimiter: u8, first_line: u64, rows: &mut impl RowSink) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    // Byte records are checked for UTF-8 once each (not field by field) and turned into
+    // string records without copying. Reading from memory has no I/O error to stop at.
+    // Lines are counted here: the crate's own line number, and its byte offset, leave out
+    // the blank lines it skips before a record.
+    let (mut line, mut counted_to) = (first_line, 0);
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += memchr::memchr_iter(b'\n', &bytes[counted_to..start]).count() as u64;
+        counted_to = start;
+        // A lone empty field is a blank line in disguise (e.g. "\r\n").
+        if record.len() == 1 && record[0].trim_ascii().is_empty() {
+            continue;
+        }
+        match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+            Ok(text) => {
+                rows.push_row(&text, line);
+                record = text.into_byte_record();
+            }
+            Err(e) => {
+                let field = e.utf8_error().field();
+                let raw = e.into_byte_record();
+                rows.push_invalid_utf8(line, field, raw.get(field).unwrap_or_default());
+                record = raw;
+            }
+        }
+    }
+}
+
+/// The chunk as text when it can be split without the `csv` crate: valid UTF-8, an ASCII
+/// delimiter, no quotes, and every carriage return the first half of a CRLF. Most exports
+/// are like this, and then a record is a line and a field what lies between two delimiters.
+fn plain_text(bytes: &[u8], delimiter: u8) -> Option<&str> {
+    if !delimiter.is_ascii() || memchr::memchr(b'"', bytes).is_some() {
+        return None;
+    }
+    // A bare CR ends a record for the csv crate; keep its reading of such files.
+    let bare_cr = memchr::memchr_iter(b'\r', bytes)
+        .any(|i| bytes.get(i + 1).is_some_and(|next| *next != b'\n'));
+    if bare_cr {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Splits unquoted text at delimiters and line feeds, instead of with the `csv` crate's
+/// byte-by-byte state machine (which was a third of the time of reading a 10 M-row file).
+/// The rows are what the `csv` crate makes of the same text: blank lines are skipped, and a
+/// CR before a line feed is trimmed with the field's other whitespace.
+fn parse_plain(text: &str, delimiter: u8, first_line: u64, rows: &mut impl RowSink) {
+    let bytes = text.as_bytes();
+    let mut fields: Vec<&str> = Vec::with_capacity(16);
+    let mut field_start = 0;
+    let mut line = first_line;
+    let ends = memchr::memchr2_iter(delimiter, b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        // `end` is at an ASCII byte (or the end), so it is a character boundary.
+        fields.push(&text[field_start..end]);
+        field_start = end + 1;
+        if bytes.get(end).is_none_or(|b| *b == b'\n') {
+            let blank = fields.len() == 1 && fields[0].trim_ascii().is_empty();
+            if !blank {
+                rows.push_row(&fields, line);
+            }
+            fields.clear();
+            line += 1;
         }
     }
 }
@@ -450,6 +557,63 @@ fn sniff_delimiter(data: &[u8]) -> Delimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows as a splitter hands them over: line and fields (trimmed, as the builders read
+    /// them), or line and the invalid field.
+    #[derive(Default)]
+    struct Collected(Vec<(u64, Result<Vec<String>, usize>)>);
+
+    impl RowSink for Collected {
+        fn push_row<F: Fields>(&mut self, fields: &F, line: u64) {
+            let fields = (0..fields.len())
+                .map(|i| fields.get(i).trim_ascii().to_string())
+                .collect();
+            self.0.push((line, Ok(fields)));
+        }
+        fn push_invalid_utf8(&mut self, line: u64, field: usize, _raw: &[u8]) {
+            self.0.push((line, Err(field)));
+        }
+    }
+
+    #[test]
+    fn plain_splitting_reads_what_the_csv_crate_reads() {
+        let inputs: [&[u8]; 9] = [
+            b"a,b,c\n1,2,3\n",
+            b"a,b,c\n1,2,3",
+            b"a,b\n\n\n1,2\n   \n3,4\n",
+            b"a,b\r\n1,2\r\n\r\n3,4\r\n",
+            b"a,,c\n,\n,,,,\nonly\n",
+            b"\n\na;b\n",
+            b"caf\xc3\xa9,\xe2\x82\xac5\n",
+            b"",
+            b",\n",
+        ];
+        for input in inputs {
+            let text = plain_text(input, b',').expect("plain input");
+            let (mut plain, mut quoted) = (Collected::default(), Collected::default());
+            parse_plain(text, b',', 7, &mut plain);
+            parse_quoted(input, b',', 7, &mut quoted);
+            assert_eq!(plain.0, quoted.0, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn quoted_rows_keep_their_line_after_blank_lines() {
+        let mut rows = Collected::default();
+        parse_quoted(b"a,\"x\"\n\n\r\n1,\"2\n3\"\n4,5\n", b',', 2, &mut rows);
+        let lines: Vec<u64> = rows.0.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [2, 5, 7]);
+        assert_eq!(rows.0[1].1, Ok(vec!["1".to_string(), "2\n3".to_string()]));
+    }
+
+    #[test]
+    fn quotes_bare_carriage_returns_and_bad_bytes_go_to_the_csv_crate() {
+        assert!(plain_text(b"a,\"b,c\"\n", b',').is_none());
+        assert!(plain_text(b"a,b\r1,2\r", b',').is_none());
+        assert!(plain_text(b"a,b\n\xff,2\n", b',').is_none());
+        assert!(plain_text(b"a\xa7b\n", 0xa7).is_none());
+        assert!(plain_text(b"a,b\r\n1,2\r", b',').is_some());
+    }
 
     #[test]
     fn sniffs_common_delimiters() {

@@ -41,13 +41,14 @@ impl DateFormat {
     /// Parses `text` to microseconds since 1970-01-01T00:00:00Z. Times without a zone are UTC;
     /// dates without a time are midnight.
     pub fn parse_micros(&self, text: &str) -> Option<i64> {
-        let b = text.trim().as_bytes();
+        let text = super::trim(text);
+        let b = text.as_bytes();
         match self {
             DateFormat::Iso => parse_iso(b),
             DateFormat::Compact => parse_compact(b),
             DateFormat::DayFirst => parse_numeric_dmy(b, true),
             DateFormat::MonthFirst => parse_numeric_dmy(b, false),
-            DateFormat::Custom(f) => parse_custom(text.trim(), f),
+            DateFormat::Custom(f) => parse_custom(text, f),
         }
     }
 }
@@ -131,14 +132,78 @@ fn one_or_two_digits(b: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 fn day_micros(year: i32, month: u32, day: u32) -> Option<i64> {
-    let date = NaiveDate::from_ymd_opt(year, month, day)?;
-    let days = date
-        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?)
-        .num_days();
-    Some(days * MICROS_PER_DAY)
+    Some(days_from_civil(year, month, day)? * MICROS_PER_DAY)
+}
+
+fn is_leap_year(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date, `None` when there is no such date.
+///
+/// Counted in 400-year eras from 0000-03-01 (H. Hinnant's "days from civil"), so a leap day
+/// is the last of its year; chrono's `NaiveDate` gives the same numbers but took a fifth of
+/// the time of parsing a timestamp column.
+fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i64> {
+    const DAYS_IN_MONTH: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let year = i64::from(year);
+    let month_days = match month {
+        2 if is_leap_year(year) => 29,
+        1..=12 => DAYS_IN_MONTH[month as usize - 1],
+        _ => return None,
+    };
+    if day == 0 || day > month_days {
+        return None;
+    }
+    let march_year = if month <= 2 { year - 1 } else { year };
+    let era = march_year.div_euclid(400);
+    let year_of_era = march_year - era * 400;
+    let month_from_march = (i64::from(month) + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    // 719,468 days lie between 0000-03-01 and 1970-01-01.
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
+/// The value of two ASCII digits.
+fn two_digits(b: &[u8]) -> Option<u32> {
+    let (tens, ones) = (b[0].wrapping_sub(b'0'), b[1].wrapping_sub(b'0'));
+    (tens < 10 && ones < 10).then(|| u32::from(tens) * 10 + u32::from(ones))
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM:SS` and the same with `Z`: the layouts nearly every
+/// export writes, read without the general parser's searching. `None` means "not this
+/// layout, or not valid": the general parser then decides.
+fn parse_iso_fixed(b: &[u8]) -> Option<i64> {
+    if !matches!(b.len(), 10 | 19 | 20) || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = two_digits(&b[0..2])? * 100 + two_digits(&b[2..4])?;
+    let date = day_micros(year as i32, two_digits(&b[5..7])?, two_digits(&b[8..10])?)?;
+    if b.len() == 10 {
+        return Some(date);
+    }
+    if !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if b.len() == 20 && b[19] != b'Z' {
+        return None;
+    }
+    let (hour, minute, second) = (
+        two_digits(&b[11..13])?,
+        two_digits(&b[14..16])?,
+        two_digits(&b[17..19])?,
+    );
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(date + i64::from(hour * 3600 + minute * 60 + second) * MICROS_PER_SECOND)
 }
 
 fn parse_iso(b: &[u8]) -> Option<i64> {
+    if let Some(micros) = parse_iso_fixed(b) {
+        return Some(micros);
+    }
     if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -311,6 +376,85 @@ mod tests {
 
     fn ts(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn days_from_civil_agrees_with_chrono() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut date = NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        use chrono::Datelike as _;
+        while date <= last {
+            let expected = date.signed_duration_since(epoch).num_days();
+            assert_eq!(
+                days_from_civil(date.year(), date.month(), date.day()),
+                Some(expected),
+                "{date}"
+            );
+            date = date.succ_opt().unwrap();
+        }
+        for (year, month, day) in [
+            (2023, 2, 29),
+            (1900, 2, 29),
+            (2024, 4, 31),
+            (2024, 13, 1),
+            (2024, 0, 1),
+            (2024, 1, 0),
+        ] {
+            assert_eq!(
+                days_from_civil(year, month, day),
+                None,
+                "{year}-{month}-{day}"
+            );
+        }
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
+    }
+
+    #[test]
+    fn fixed_iso_layouts_read_as_the_general_parser_reads_them() {
+        for text in [
+            "2024-03-05",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31 23:59:59",
+            "2024-02-29T12:30:45",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:60Z",
+        ] {
+            let fixed = parse_iso_fixed(text.as_bytes());
+            assert!(fixed.is_some(), "{text}");
+            // The general parser alone (the fast path is its first step).
+            let b = text.as_bytes();
+            let date = day_micros(
+                digits(&b[..4]).unwrap() as i32,
+                digits(&b[5..7]).unwrap(),
+                digits(&b[8..10]).unwrap(),
+            )
+            .unwrap();
+            let general = if b.len() == 10 {
+                date
+            } else {
+                let (time, rest) = parse_time(&b[11..]).unwrap();
+                date + time - parse_zone(rest).unwrap()
+            };
+            assert_eq!(fixed, Some(general), "{text}");
+        }
+        // Not valid, or another layout: the general parser decides.
+        for text in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-03-05T24:00:00Z",
+            "2024-03-05T10:60:00",
+            "2024-03-05X10:00:00",
+            "2024-03-05T10:00:00+",
+            "2024-3-05T10:00:0Z",
+            "+024-03-05",
+        ] {
+            assert_eq!(parse_iso_fixed(text.as_bytes()), None, "{text}");
+        }
+        assert_eq!(
+            DateFormat::Iso.parse_micros("2024-03-05T24:00:00Z"),
+            DateFormat::Iso.parse_micros("2024-03-06")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct NumberError(pub String);
 /// symbol, accounting negatives in parentheses, and scientific notation. Not finite values
 /// (`NaN`, `inf`) are errors: no amount of money is infinite.
 pub fn parse_number(text: &str, locale: Locale) -> Result<f64, NumberError> {
-    let text = text.trim();
+    let text = super::trim(text);
     // The fast path: most exports write plain numbers.
     if let Ok(v) = text.parse::<f64>() {
         return if v.is_finite() {
