@@ -30,7 +30,7 @@ pub mod lifetime;
 pub mod predict;
 pub mod scored;
 pub mod segments;
-mod timing;
+pub mod timing;
 
 use std::collections::BTreeMap;
 

@@ -161,21 +161,18 @@ pub fn predict(
             customers[first].id
         )))
     };
-    let threads = salesflow_engine::default_threads().max(1);
-    let per = triples.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<Row>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = triples
-            .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Result<Vec<_>>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err(AnalyticsError::Thread)))
-            .collect()
-    });
+    // Small pieces handed out as threads come free: a triple's cost varies tenfold (the
+    // series is longer for recent customers), so halves in order would finish unevenly.
+    const PIECE: usize = 2_048;
+    let pieces: Vec<&[(f64, f64, f64, usize)]> = triples.chunks(PIECE).collect();
+    let results = salesflow_models::parallel::map_jobs(
+        salesflow_engine::default_threads(),
+        pieces.len(),
+        |i| pieces[i].iter().map(one).collect::<Result<Vec<Row>>>(),
+    );
     let mut rows: Vec<Row> = Vec::with_capacity(triples.len());
-    for part in parts {
-        rows.extend(part?);
+    for piece in results {
+        rows.extend(piece?);
     }
     let mut out = Predictions::default();
     for (c, &s) in customers.iter().zip(&slot) {

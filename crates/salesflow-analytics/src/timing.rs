@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 /// Prints the time since the previous lap, prefixed with what is being timed.
-pub(crate) struct Laps {
+pub struct Laps {
     what: &'static str,
     on: bool,
     last: Instant,
@@ -12,7 +12,7 @@ pub(crate) struct Laps {
 
 impl Laps {
     /// Starts timing `what`.
-    pub(crate) fn new(what: &'static str) -> Laps {
+    pub fn new(what: &'static str) -> Laps {
         Laps {
             what,
             on: std::env::var_os("SALESFLOW_TIMINGS").is_some(),
@@ -21,7 +21,7 @@ impl Laps {
     }
 
     /// Ends the phase `phase`.
-    pub(crate) fn lap(&mut self, phase: &str) {
+    pub fn lap(&mut self, phase: &str) {
         if self.on {
             eprintln!(
                 "{} {phase}: {:.3} s",

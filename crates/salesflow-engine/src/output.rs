@@ -171,6 +171,18 @@ fn write_csv_parallel(
     if threads < 2 || rows < 100_000 {
         return write_batches(out, schema, batches, Format::Csv);
     }
+    // Large batches are cut into zero-copy slices first, so that one big batch (a table
+    // built in memory) is shared out too.
+    const SLICE_ROWS: usize = 65_536;
+    let pieces: Vec<RecordBatch> = batches
+        .iter()
+        .flat_map(|batch| {
+            (0..batch.num_rows())
+                .step_by(SLICE_ROWS)
+                .map(|start| batch.slice(start, SLICE_ROWS.min(batch.num_rows() - start)))
+        })
+        .collect();
+    let batches = pieces.as_slice();
     // Contiguous runs of batches, one per core, so the output keeps its order.
     let per = batches.len().div_ceil(threads);
     let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
@@ -200,4 +212,42 @@ fn write_csv_parallel(
             .map_err(|e| EngineError::Arrow(e.into()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Float64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn parallel_csv_of_one_big_batch_is_the_serial_text() {
+        let rows = 150_001;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("value", DataType::Float64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("C{i}")),
+                )),
+                Arc::new(Float64Array::from_iter(
+                    (0..rows).map(|i| (i % 7 != 0).then_some(i as f64 / 3.0)),
+                )),
+            ],
+        )
+        .unwrap();
+        let batches = [batch.slice(0, 10), batch.slice(10, rows - 10)];
+        let (mut serial, mut parallel) = (Vec::new(), Vec::new());
+        write_batches(&mut serial, &schema, &batches, Format::Csv).unwrap();
+        write_csv_parallel(&mut parallel, &schema, &batches).unwrap();
+        assert_eq!(serial.len(), parallel.len());
+        assert!(serial == parallel);
+        assert!(serial.starts_with(b"id,value\nC0,\nC1,0.3333333333333333\n"));
+    }
 }

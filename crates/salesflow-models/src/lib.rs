@@ -28,7 +28,7 @@ pub mod experiments;
 pub mod features;
 pub mod forecast;
 pub mod linear;
-mod parallel;
+pub mod parallel;
 pub mod recommend;
 mod rng;
 pub mod segment;

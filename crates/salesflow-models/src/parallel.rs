@@ -15,11 +15,7 @@ pub(crate) fn resolve_threads(requested: usize) -> usize {
 
 /// `job(0..n_jobs)` on up to `threads` threads (each job goes to whichever thread is free
 /// next, so jobs of uneven cost even out); the results in job order.
-pub(crate) fn map_jobs<R: Send>(
-    threads: usize,
-    n_jobs: usize,
-    job: impl Fn(usize) -> R + Sync,
-) -> Vec<R> {
+pub fn map_jobs<R: Send>(threads: usize, n_jobs: usize, job: impl Fn(usize) -> R + Sync) -> Vec<R> {
     let threads = threads.min(n_jobs).max(1);
     if threads == 1 {
         return (0..n_jobs).map(job).collect();

@@ -102,6 +102,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     args.read.check(&config)?;
     let options = args.read.options(&config, TableKind::Orders)?;
     let bars = Bars::new(global.quiet);
+    let mut laps = salesflow_analytics::timing::Laps::new("clv");
     let mut dataset = Dataset::new(salesflow_engine::default_threads());
     dataset.load(TableKind::Orders, &orders, &options, &bars)?;
     if !global.quiet {
@@ -114,10 +115,14 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         observation_end: args.observation_end,
         ..SummaryOptions::default()
     };
+    laps.lap("read and clean");
     let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
+    laps.lap("summary");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     output::write_file(&out.join("summary.csv"), &summary.schema, &summary.batches)?;
+    laps.lap("summary written");
     let customers = lifetime::customers(&summary.batches)?;
+    laps.lap("customers");
 
     // Purchase model: the one asked for, or the best of three by BIC.
     let rows = clv::compress(
@@ -126,6 +131,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             .map(|c| (c.frequency, c.recency, c.age))
             .collect::<Vec<_>>(),
     );
+    laps.lap("compressed");
     let fit_options = FitOptions::default();
     let candidates: Vec<FitResult> = match args.model {
         PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
@@ -137,6 +143,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             clv::pareto_nbd::fit(&rows, &fit_options)?,
         ],
     };
+    laps.lap("purchase model fitted");
     for fit in &candidates {
         write_json(&out.join(format!("fit_{}.json", fit.model)), fit)?;
     }
@@ -163,6 +170,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             None
         }
     };
+    laps.lap("spend model fitted");
     let predictions = lifetime::predict(
         model.as_ref(),
         spend.as_ref(),
@@ -204,7 +212,9 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             Arc::new(Float64Array::from(predictions.clv.clone())),
         ],
     )?;
+    laps.lap("predicted");
     output::write_file(&out.join("predictions.csv"), &schema, &[batch])?;
+    laps.lap("predictions written");
 
     // Charts.
     let max_frequency = customers
@@ -333,6 +343,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         None
     };
 
+    laps.lap("charts");
     let params = chosen
         .params
         .iter()

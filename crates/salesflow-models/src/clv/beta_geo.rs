@@ -2,8 +2,8 @@
 //! the expectation E_p[(1 − (1 + p u)^−s)/p] under a beta prior, and negative-binomial sums.
 
 use super::optim::{Objective, Sum, by_blocks};
-use super::special::{digamma, ln_gamma, ln_hyp2f1};
-use super::summary::PreparedRfm;
+use super::special::{digamma, ln_gamma, ln_hyp2f1, ln_hyp2f1_negative_many};
+use super::summary::{PreparedRfm, PreparedRow};
 use crate::error::ModelError;
 
 /// The BG/NBD-family log-likelihood over prepared rows, as a mean negative log-likelihood in
@@ -77,7 +77,9 @@ impl BetaGeoLik<'_> {
             modified: self.modified,
             want_grad,
         };
-        let partials = by_blocks(&d.rows, |block| params.rows(block, &per_x));
+        // ln(α + τ) once per distinct time, not twice per row.
+        let ln_alpha_times: Vec<f64> = d.times.iter().map(|t| (alpha + t).ln()).collect();
+        let partials = by_blocks(&d.rows, |block| params.rows(block, &per_x, &ln_alpha_times));
         for (part_total, part_g) in partials {
             total.add(part_total.value());
             for k in 0..4 {
@@ -110,8 +112,9 @@ impl RowParams {
     /// A3 (and A4 for active customers) of `rows`, and their gradient when wanted.
     fn rows(
         &self,
-        rows: &[(usize, f64, f64, f64)],
+        rows: &[PreparedRow],
         per_x: &[(f64, f64, [f64; 4])],
+        ln_alpha_times: &[f64],
     ) -> (Sum, [Sum; 4]) {
         let RowParams {
             r,
@@ -125,10 +128,11 @@ impl RowParams {
         } = *self;
         let mut total = Sum::default();
         let mut g = [Sum::default(); 4];
-        for &(xi, tx, t, w) in rows {
+        for row in rows {
+            let PreparedRow { xi, tx, t, w, .. } = *row;
             let (xv, ln_bx, _) = per_x[xi];
             let rx = r + xv;
-            let ln_at = (alpha + t).ln();
+            let ln_at = ln_alpha_times[row.t_time as usize];
             let a3 = -rx * ln_at;
             let active = modified || xv > 0.0;
             if !active {
@@ -139,7 +143,7 @@ impl RowParams {
                 }
                 continue;
             }
-            let ln_atx = (alpha + tx).ln();
+            let ln_atx = ln_alpha_times[row.tx_time as usize];
             let a4 = ln_a - ln_bx - rx * ln_atx;
             let m = a3.max(a4);
             let (e3, e4) = ((a3 - m).exp(), (a4 - m).exp());
@@ -164,15 +168,18 @@ impl Objective for BetaGeoLik<'_> {
     fn value_grad(&self, x: &[f64], g: &mut [f64], _central: bool) -> f64 {
         self.eval(x, Some(g))
     }
+    fn analytic_gradient(&self) -> bool {
+        true
+    }
 }
 
 /// Deterministic starting points for (ln r, ln α, ln a, ln b): α is scaled to the data's
 /// time unit through the mean purchase rate.
 pub(crate) fn starts(data: &PreparedRfm) -> Vec<Vec<f64>> {
     let (mut sx, mut st) = (0.0, 0.0);
-    for &(xi, _, t, w) in &data.rows {
-        sx += w * data.xs[xi];
-        st += w * t;
+    for row in &data.rows {
+        sx += row.w * data.xs[row.xi];
+        st += row.w * row.t;
     }
     let alpha0 = if sx > 0.0 { st / sx } else { st / data.n };
     let la = alpha0.max(1e-8).ln();
@@ -233,6 +240,42 @@ pub(crate) fn beta_expectation(s: f64, a: f64, bp: f64, u: f64) -> Result<f64, M
         return Ok(0.5 * (lo + hi));
     }
     beta_expectation_direct(s, a, bp, u)
+}
+
+/// [`beta_expectation`] at several u with the same s, a, b': the 2F1 series of all of them
+/// are summed together where they take the plain-series route, and each other u is computed
+/// on its own. Equal to the one-at-a-time values up to the last bits.
+pub(crate) fn beta_expectation_many(
+    s: f64,
+    a: f64,
+    bp: f64,
+    us: &[f64],
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    let c = a + bp - 1.0;
+    // The removable singularities are handled one u at a time, as are small u (short series).
+    let regular = (a - 1.0).abs() >= 1e-3 && c.abs() >= 1e-7;
+    let small = |u: f64| u == 0.0 || u * ((s + 1.0) / 2.0).max(1.0) <= 0.5;
+    let together: Vec<usize> = (0..us.len())
+        .filter(|&i| regular && !small(us[i]))
+        .collect();
+    let zs: Vec<f64> = together.iter().map(|&i| -us[i]).collect();
+    let mut done = vec![false; us.len()];
+    for (&i, f) in together
+        .iter()
+        .zip(ln_hyp2f1_negative_many(s, a - 1.0, c, &zs))
+    {
+        if let Some(f) = f {
+            out[i] = c / (a - 1.0) * (1.0 - f.value());
+            done[i] = true;
+        }
+    }
+    for i in 0..us.len() {
+        if !done[i] {
+            out[i] = beta_expectation(s, a, bp, us[i])?;
+        }
+    }
+    Ok(())
 }
 
 fn beta_expectation_direct(s: f64, a: f64, bp: f64, u: f64) -> Result<f64, ModelError> {
@@ -311,6 +354,35 @@ mod tests {
             acc += g(q) * q.powf(a - 1.0) * w_max / bp / n as f64;
         }
         acc / super::super::special::ln_beta(a, bp).exp()
+    }
+
+    #[test]
+    fn beta_expectation_many_equals_one_at_a_time() {
+        let us: Vec<f64> = [
+            0.0, 1e-3, 0.05, 0.3, 1.0, 2.5, 8.0, 8.999, 9.0, 9.5, 40.0, 500.0,
+        ]
+        .to_vec();
+        for &(s, a, bp) in &[
+            (0.243, 0.793, 2.426),
+            (2.0, 1.0004, 3.0),
+            (1.0, 1.0, 3.0),
+            (0.5, 0.4, 0.6 + 1e-9),
+            (0.11, 0.31, 0.5),
+            (3.0, 2.0, 4.0),
+            (12.8, 0.51, 14.7),
+            (1.0, 3.0, 2.0),
+            (250.0, 0.9, 260.0),
+        ] {
+            let mut many = vec![f64::NAN; us.len()];
+            beta_expectation_many(s, a, bp, &us, &mut many).unwrap();
+            for (u, got) in us.iter().zip(&many) {
+                let want = beta_expectation(s, a, bp, *u).unwrap();
+                assert!(
+                    (got - want).abs() <= 1e-13 * want.abs().max(1e-300),
+                    "H({s},{a},{bp},{u}) = {got} together, {want} alone"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! drops out with probability p ~ Beta(a, b).
 
 use super::RepeatPurchaseModel;
-use super::beta_geo::{BetaGeoLik, beta_expectation, check_purchases, nb_point_and_tail, starts};
+use super::beta_geo::{
+    BetaGeoLik, beta_expectation, beta_expectation_many, check_purchases, nb_point_and_tail, starts,
+};
 use super::optim::{FitOptions, FitResult, ParamMap, fit_model};
 use super::special::ln_beta;
 use super::summary::{RfmRow, check_customer, prepare_rfm};
@@ -113,6 +115,25 @@ impl RepeatPurchaseModel for BgNbd {
         Ok(h * probability_from_ln_odds(self.ln_dropout_odds(x, recency, age)))
     }
 
+    fn expected_purchases_at(
+        &self,
+        ts: &[f64],
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        out: &mut [f64],
+    ) -> Result<(), ModelError> {
+        check_customer(frequency, recency, age)?;
+        let x = frequency;
+        let us = horizons_over(ts, self.alpha + age)?;
+        beta_expectation_many(self.r + x, self.a, self.b + x, &us, out)?;
+        if x > 0.0 {
+            let alive = probability_from_ln_odds(self.ln_dropout_odds(x, recency, age));
+            out.iter_mut().for_each(|h| *h *= alive);
+        }
+        Ok(())
+    }
+
     /// `P(alive | x, t_x, T) = 1/(1 + 1{x>0} (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x))` (Fader, Hardie
     /// & Lee 2008 note 021).
     fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError> {
@@ -124,6 +145,13 @@ impl RepeatPurchaseModel for BgNbd {
             self.ln_dropout_odds(frequency, recency, age),
         ))
     }
+}
+
+/// Each horizon of `ts` (checked, as `expected_purchases` checks one) over `scale`.
+pub(crate) fn horizons_over(ts: &[f64], scale: f64) -> Result<Vec<f64>, ModelError> {
+    ts.iter()
+        .map(|t| Ok(non_negative("t", *t)? / scale))
+        .collect()
 }
 
 /// 1/(1 + e^l), stable for any l.

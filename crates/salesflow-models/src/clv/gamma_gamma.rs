@@ -7,7 +7,7 @@
 //! module returns is finite and non-negative.
 
 use super::RepeatPurchaseModel;
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, fit_model};
+use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model};
 use super::special::{digamma, ln_gamma};
 use super::summary::SpendRow;
 use crate::error::{ModelError, non_negative, positive};
@@ -26,9 +26,39 @@ pub const MAX_MONTHS: u32 = 12_000;
 /// |correlation| between frequency and spend above which the fit carries a warning.
 pub const CORRELATION_WARNING: f64 = 0.3;
 
+/// A repeat buyer's terms: what the likelihood needs of x and m, without the parameters.
+#[derive(Clone, Copy)]
+struct SpendTerm {
+    x: f64,
+    w: f64,
+    /// ln m, the same at every evaluation.
+    ln_m: f64,
+    /// x·m.
+    xm: f64,
+}
+
+/// ℓ terms of a block of rows that involve m, and (when wanted) their derivatives by p, q, γ.
+fn spend_terms(rows: &[SpendTerm], p: f64, q: f64, g: f64, want_grad: bool) -> (Sum, [Sum; 3]) {
+    let mut ll = Sum::default();
+    let mut d = [Sum::default(); 3];
+    for row in rows {
+        let SpendTerm { x, w, ln_m, xm } = *row;
+        let px = p * x;
+        let xm_g = xm + g;
+        let ln_xm_g = xm_g.ln();
+        ll.add(w * ((px - 1.0) * ln_m - (px + q) * ln_xm_g));
+        if want_grad {
+            d[0].add(w * x * (ln_m - ln_xm_g));
+            d[1].add(-w * ln_xm_g);
+            d[2].add(-w * (px + q) / xm_g);
+        }
+    }
+    (ll, d)
+}
+
 struct Lik {
-    /// (x, m, w) of repeat buyers, sorted by x.
-    rows: Vec<(f64, f64, f64)>,
+    /// Repeat buyers, sorted by x.
+    rows: Vec<SpendTerm>,
     /// Distinct x with their total weight (the lnΓ terms depend on x only).
     xs: Vec<(f64, f64)>,
     n: f64,
@@ -46,9 +76,8 @@ impl Objective for Lik {
             let px = p * x;
             ll.add(w * (ln_gamma(px + q) - ln_gamma(px) - lg_q + q * ln_g + px * x.ln()));
         }
-        for &(x, m, w) in &self.rows {
-            let px = p * x;
-            ll.add(w * ((px - 1.0) * m.ln() - (px + q) * (x * m + g).ln()));
+        for (part, _) in by_blocks(&self.rows, |rows| spend_terms(rows, p, q, g, false)) {
+            ll.add(part.value());
         }
         -ll.value() / self.n
     }
@@ -73,20 +102,21 @@ impl Objective for Lik {
             d[1].add(w * (dg_pxq - dg_q + ln_g));
             d[2].add(w * q / g);
         }
-        for &(x, m, w) in &self.rows {
-            let px = p * x;
-            let (ln_m, xm_g) = (m.ln(), x * m + g);
-            let ln_xm_g = xm_g.ln();
-            ll.add(w * ((px - 1.0) * ln_m - (px + q) * ln_xm_g));
-            d[0].add(w * x * (ln_m - ln_xm_g));
-            d[1].add(-w * ln_xm_g);
-            d[2].add(-w * (px + q) / xm_g);
+        for (part, part_d) in by_blocks(&self.rows, |rows| spend_terms(rows, p, q, g, true)) {
+            ll.add(part.value());
+            for k in 0..3 {
+                d[k].add(part_d[k].value());
+            }
         }
         // d/dv: p = e^v0, q = 1 + e^v1, γ = e^v2; the objective is −ℓ/n.
         for (k, scale) in [p, q - 1.0, g].into_iter().enumerate() {
             grad[k] = -d[k].value() * scale / self.n;
         }
         -ll.value() / self.n
+    }
+
+    fn analytic_gradient(&self) -> bool {
+        true
     }
 }
 
@@ -150,7 +180,16 @@ pub fn fit(rows: &[SpendRow], opts: &FitOptions) -> Result<FitResult, ModelError
             _ => xs.push((x, w)),
         }
     }
-    let lik = Lik { rows: data, xs, n };
+    let rows = data
+        .iter()
+        .map(|&(x, m, w)| SpendTerm {
+            x,
+            w,
+            ln_m: m.ln(),
+            xm: x * m,
+        })
+        .collect();
+    let lik = Lik { rows, xs, n };
     let mut fit = fit_model(MODEL, &MAP, &lik, n, &starts, opts)?;
     fit.diagnostics.push(("excluded_weight", excluded));
     if let Some(c) = corr {
@@ -331,18 +370,15 @@ pub fn discounted_purchases<M: RepeatPurchaseModel + ?Sized>(
     time_unit: TimeUnit,
 ) -> Result<f64, ModelError> {
     let f = time_unit.periods_per_month();
+    // Cumulative expected purchases at 0, 1, ..., `months` months, in one call: the BG/NBD
+    // family sums the series of all of them together.
+    let horizons: Vec<f64> = (0..=months).map(|k| f64::from(k) * f).collect();
+    let mut cumulative = vec![0.0; horizons.len()];
+    model.expected_purchases_at(&horizons, frequency, recency, age, &mut cumulative)?;
     let mut total = 0.0;
-    let mut prev = 0.0;
-    for k in 1..=months {
-        let i = f64::from(k) * f;
-        let cum = model.expected_purchases(i, frequency, recency, age)?;
-        let prev_cum = if k == 1 {
-            model.expected_purchases(i - f, frequency, recency, age)?
-        } else {
-            prev
-        };
-        total += (cum - prev_cum) / (1.0 + monthly_discount_rate).powf(i / f);
-        prev = cum;
+    for k in 1..=months as usize {
+        let i = horizons[k];
+        total += (cumulative[k] - cumulative[k - 1]) / (1.0 + monthly_discount_rate).powf(i / f);
     }
     Ok(total)
 }

@@ -3,8 +3,10 @@
 //! customers without repeat purchases can be inactive too.
 
 use super::RepeatPurchaseModel;
-use super::beta_geo::{BetaGeoLik, beta_expectation, check_purchases, nb_point_and_tail, starts};
-use super::bg_nbd::probability_from_ln_odds;
+use super::beta_geo::{
+    BetaGeoLik, beta_expectation, beta_expectation_many, check_purchases, nb_point_and_tail, starts,
+};
+use super::bg_nbd::{horizons_over, probability_from_ln_odds};
 use super::optim::{FitOptions, FitResult, ParamMap, fit_model};
 use super::special::ln_beta;
 use super::summary::{RfmRow, check_customer, prepare_rfm};
@@ -100,6 +102,23 @@ impl RepeatPurchaseModel for MbgNbd {
         let x = frequency;
         let h = beta_expectation(self.r + x, self.a, self.b + x + 1.0, t / (self.alpha + age))?;
         Ok(h * probability_from_ln_odds(self.ln_dropout_odds(x, recency, age)))
+    }
+
+    fn expected_purchases_at(
+        &self,
+        ts: &[f64],
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        out: &mut [f64],
+    ) -> Result<(), ModelError> {
+        check_customer(frequency, recency, age)?;
+        let x = frequency;
+        let us = horizons_over(ts, self.alpha + age)?;
+        beta_expectation_many(self.r + x, self.a, self.b + x + 1.0, &us, out)?;
+        let alive = probability_from_ln_odds(self.ln_dropout_odds(x, recency, age));
+        out.iter_mut().for_each(|h| *h *= alive);
+        Ok(())
     }
 
     /// P(alive) = 1/(1 + (a/(b+x)) ((α+T)/(α+t_x))^(r+x)).

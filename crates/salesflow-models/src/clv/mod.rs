@@ -69,4 +69,21 @@ pub trait RepeatPurchaseModel {
     /// Probability that the customer is still alive at T. lifetimes:
     /// `conditional_probability_alive`.
     fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError>;
+
+    /// [`RepeatPurchaseModel::expected_purchases`] of one customer at every horizon of `ts`,
+    /// into `out` (as long as `ts`). Models whose formula shares work between horizons (the
+    /// BG/NBD family: one 2F1 series for all of them) override this.
+    fn expected_purchases_at(
+        &self,
+        ts: &[f64],
+        frequency: f64,
+        recency: f64,
+        age: f64,
+        out: &mut [f64],
+    ) -> Result<(), ModelError> {
+        for (t, value) in ts.iter().zip(out) {
+            *value = self.expected_purchases(*t, frequency, recency, age)?;
+        }
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@ use super::RepeatPurchaseModel;
 use super::bg_nbd::probability_from_ln_odds;
 use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model};
 use super::special::{ln_gamma, ln_hyp2f1, ln_hyperu_aa, log_add_exp};
-use super::summary::{PreparedRfm, RfmRow, check_customer, prepare_rfm};
+use super::summary::{PreparedRfm, PreparedRow, RfmRow, check_customer, prepare_rfm};
 use crate::error::{ModelError, non_negative, positive};
 
 /// Model name used in [`FitResult::model`].
@@ -196,6 +196,48 @@ fn horner(c: &[f64], z: f64) -> f64 {
     c.iter().rev().fold(0.0, |acc, &ck| acc * z + ck)
 }
 
+impl Lik<'_> {
+    /// ln 2F1(r+s+x, t'; r+s+x+1; |α−β|/(max(α,β)+τ)) for every (frequency, time) pair of the
+    /// data (see [`ln_a0`]); NaN where the function is not positive (A0 is then −∞), `None`
+    /// where it cannot be evaluated.
+    fn ln_hyp2f1_pairs(&self, p: &ParetoNbd, ln_min: &[f64], ln_max: &[f64]) -> Option<Vec<f64>> {
+        let d = self.data;
+        let (min_ab, max_ab, alpha_smaller) = branch(p);
+        let diff = max_ab - min_ab;
+        // With z ≤ 0.9 the Euler-transformed series is short: its coefficients are computed
+        // once per frequency and summed by Horner's rule at each time.
+        let z_max = diff / max_ab;
+        let fast = z_max <= 0.9;
+        let mut coefficients = Vec::new();
+        let mut current: Option<u32> = None;
+        let mut one_minus_b = 0.0;
+        let mut out = Vec::with_capacity(d.pairs.len());
+        for &(xi, ti) in &d.pairs {
+            let x = d.xs[xi as usize];
+            let (a, b) = (
+                p.r + p.s + x,
+                if alpha_smaller { p.r + x } else { p.s + 1.0 },
+            );
+            let tau = d.times[ti as usize];
+            let z = diff / (max_ab + tau);
+            if !fast {
+                let f = ln_hyp2f1(a, b, a + 1.0, z).ok()?;
+                out.push(if f.sign > 0.0 { f.ln_abs } else { f64::NAN });
+                continue;
+            }
+            if current != Some(xi) {
+                series_coefficients(a, b, z_max, &mut coefficients);
+                one_minus_b = 1.0 - b;
+                current = Some(xi);
+            }
+            // ln F(z) = (1 − b) ln(1 − z) + ln Σ e_k z^k with 1 − z = (min + τ)/(max + τ).
+            let (ln_m, ln_q) = (ln_min[ti as usize], ln_max[ti as usize]);
+            out.push(one_minus_b * (ln_m - ln_q) + horner(&coefficients, z).ln());
+        }
+        Some(out)
+    }
+}
+
 impl Objective for Lik<'_> {
     fn value(&self, v: &[f64]) -> f64 {
         let Ok(p) = ParetoNbd::new(v[0].exp(), v[1].exp(), v[2].exp(), v[3].exp()) else {
@@ -203,60 +245,47 @@ impl Objective for Lik<'_> {
         };
         let d = self.data;
         let (min_ab, max_ab, alpha_smaller) = branch(&p);
-        let diff = max_ab - min_ab;
-        // All rows of one frequency share the series coefficients; with z ≤ 0.75 the series
-        // is short, so it is evaluated by Horner's rule instead of a full 2F1 per row.
-        let z_max = diff / max_ab;
-        let fast = z_max <= 0.9;
         let lg_r = ln_gamma(p.r);
-        let mut coefs: Vec<(f64, Vec<f64>)> = Vec::new();
         let mut total = Sum::default();
         for (xi, &x) in d.xs.iter().enumerate() {
             total.add(d.x_weight[xi] * (ln_gamma(p.r + x) - lg_r));
-            if fast {
-                let tp = if alpha_smaller { p.r + x } else { p.s + 1.0 };
-                let mut c = Vec::new();
-                series_coefficients(p.r + p.s + x, tp, z_max, &mut c);
-                coefs.push((1.0 - tp, c));
-            }
         }
+        // Logarithms of times once per distinct time, the 2F1 once per (frequency, time).
+        let ln_plus = |c: f64| d.times.iter().map(|t| (c + t).ln()).collect::<Vec<f64>>();
+        let (ln_min, ln_max) = (ln_plus(min_ab), ln_plus(max_ab));
+        let (ln_alpha, ln_beta) = if alpha_smaller {
+            (&ln_min, &ln_max)
+        } else {
+            (&ln_max, &ln_min)
+        };
+        let Some(ln_f) = self.ln_hyp2f1_pairs(&p, &ln_min, &ln_max) else {
+            return f64::NAN;
+        };
         let (ln_s, ln_base) = (p.s.ln(), p.r * p.alpha.ln() + p.s * p.beta.ln());
-        // Each block's sum, or None where the likelihood is undefined.
-        let block_sum = |rows: &[(usize, f64, f64, f64)]| -> Option<Sum> {
+        let block_sum = |rows: &[PreparedRow]| -> Sum {
             let mut sum = Sum::default();
-            for &(xi, tx, t, w) in rows {
-                let x = d.xs[xi];
+            for row in rows {
+                let x = d.xs[row.xi];
                 let rsx = p.r + p.s + x;
-                let (ln_at, ln_bt) = ((p.alpha + t).ln(), (p.beta + t).ln());
-                let a0 = if fast {
-                    // ln F(z) = (1 − b) ln(1 − z) + ln Σ e_k z^k with 1 − z = (min + τ)/(max + τ).
-                    let (one_minus_b, c) = (coefs[xi].0, &coefs[xi].1);
-                    let ln_q1 = (max_ab + tx).ln();
-                    let ln_m1 = (min_ab + tx).ln();
-                    let (ln_q2, ln_m2) = if alpha_smaller {
-                        (ln_bt, ln_at)
-                    } else {
-                        (ln_at, ln_bt)
-                    };
-                    let ln_f1 =
-                        one_minus_b * (ln_m1 - ln_q1) + horner(c, diff / (max_ab + tx)).ln();
-                    let ln_f2 = one_minus_b * (ln_m2 - ln_q2) + horner(c, diff / (max_ab + t)).ln();
-                    ln_difference(ln_f1 - rsx * ln_q1, ln_f2 - rsx * ln_q2)
+                let (tx_time, t_time) = (row.tx_time as usize, row.t_time as usize);
+                let (f1, f2) = (ln_f[row.tx_pair as usize], ln_f[row.t_pair as usize]);
+                // ln A0 = ln[F1/(max+t_x)^(r+s+x) − F2/(max+T)^(r+s+x)].
+                let a0 = if f1.is_nan() || f2.is_nan() {
+                    f64::NEG_INFINITY
                 } else {
-                    ln_a0(&p, x, tx, t).ok()?
+                    ln_difference(f1 - rsx * ln_max[tx_time], f2 - rsx * ln_max[t_time])
                 };
+                let (ln_at, ln_bt) = (ln_alpha[t_time], ln_beta[t_time]);
                 sum.add(
-                    w * (ln_base
-                        + log_add_exp(-(p.r + x) * ln_at - p.s * ln_bt, ln_s + a0 - rsx.ln())),
+                    row.w
+                        * (ln_base
+                            + log_add_exp(-(p.r + x) * ln_at - p.s * ln_bt, ln_s + a0 - rsx.ln())),
                 );
             }
-            Some(sum)
+            sum
         };
         for part in by_blocks(&d.rows, block_sum) {
-            match part {
-                Some(sum) => total.add(sum.value()),
-                None => return f64::NAN,
-            }
+            total.add(part.value());
         }
         -total.value() / d.n
     }
@@ -266,9 +295,9 @@ impl Objective for Lik<'_> {
 pub fn fit(rows: &[RfmRow], opts: &FitOptions) -> Result<FitResult, ModelError> {
     let data = prepare_rfm(rows)?;
     let (mut sx, mut st) = (0.0, 0.0);
-    for &(xi, _, t, w) in &data.rows {
-        sx += w * data.xs[xi];
-        st += w * t;
+    for row in &data.rows {
+        sx += row.w * data.xs[row.xi];
+        st += row.w * row.t;
     }
     let scale = if sx > 0.0 { st / sx } else { st / data.n };
     let ls = scale.max(1e-8).ln();

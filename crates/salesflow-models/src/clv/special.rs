@@ -241,23 +241,130 @@ pub fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<SignedLn, ModelError>
         let one_minus_w = 1.0 / (1.0 - z);
         let w = -z * one_minus_w;
         let ln_1mz = (-z).ln_1p();
-        // Variant A: (1−z)^(−a) F(a, c−b; c; w); variant B: (1−z)^(−b) F(b, c−a; c; w).
-        let score = |p: f64, q: f64| {
-            if is_non_positive_integer(q) {
-                -1
-            } else {
-                i32::from(p < 0.0) + i32::from(q < 0.0)
-            }
-        };
-        let (p, q) = if score(a, c - b) <= score(b, c - a) {
-            (a, c - b)
-        } else {
-            (b, c - a)
-        };
+        let (p, q) = pfaff_variant(a, b, c);
         let inner = unit_interval(p, q, c, w, one_minus_w)?;
         return Ok(inner.scale_ln(-p * ln_1mz));
     }
     unit_interval(a, b, c, z, 1.0 - z)
+}
+
+/// Which Pfaff transformation maps 2F1(a, b; c; z) with z < 0 to w = z/(z−1) ∈ (0, 1): the
+/// (p, q) of (1−z)^(−p) F(p, q; c; w), variant A (a, c−b) or B (b, c−a), whichever has fewer
+/// negative parameters (a terminating q first).
+fn pfaff_variant(a: f64, b: f64, c: f64) -> (f64, f64) {
+    let score = |p: f64, q: f64| {
+        if is_non_positive_integer(q) {
+            -1
+        } else {
+            i32::from(p < 0.0) + i32::from(q < 0.0)
+        }
+    };
+    if score(a, c - b) <= score(b, c - a) {
+        (a, c - b)
+    } else {
+        (b, c - a)
+    }
+}
+
+/// ln 2F1(a, b; c; z) at several negative z with the same a, b and c (CLV needs one per
+/// month of its horizon): the series' coefficients are computed once for all of them.
+///
+/// `Some` for each z that takes [`ln_hyp2f1`]'s plain-series route (after the Pfaff
+/// transformation, w ≤ 0.9), with the same value up to the last bits (the stopping test is
+/// written without a division); `None` where the caller must call [`ln_hyp2f1`] itself:
+/// parameters at its special cases, a z outside (−9, 0), or a series that needs rescaling.
+pub(crate) fn ln_hyp2f1_negative_many(a: f64, b: f64, c: f64, zs: &[f64]) -> Vec<Option<SignedLn>> {
+    let mut out = vec![None; zs.len()];
+    let special = |v: f64| !v.is_finite() || v == 0.0 || is_non_positive_integer(v);
+    if special(a) || special(b) || special(c) {
+        return out;
+    }
+    let (p, q) = pfaff_variant(a, b, c);
+    if special(q) {
+        return out;
+    }
+    // w = z/(z−1), computed as `ln_hyp2f1` does; w ≤ 0.9 is `unit_interval`'s series route.
+    let w_of = |z: f64| -z * (1.0 / (1.0 - z));
+    let lanes: Vec<usize> = (0..zs.len())
+        .filter(|&i| zs[i] < 0.0 && w_of(zs[i]) <= 0.9)
+        .collect();
+    let ws: Vec<f64> = lanes.iter().map(|&i| w_of(zs[i])).collect();
+    for (lane, sum) in lanes.iter().zip(series_many(p, q, c, &ws)) {
+        if let Some(sum) = sum {
+            let z = zs[*lane];
+            out[*lane] = Some(sum.scale_ln(-p * (-z).ln_1p()));
+        }
+    }
+    out
+}
+
+/// [`series`] at several z ∈ (0, 0.9] with the same a, b, c; `None` for a lane whose terms
+/// grow past the range where [`series`] would rescale them.
+fn series_many(a: f64, b: f64, c: f64, zs: &[f64]) -> Vec<Option<SignedLn>> {
+    struct Lane {
+        z: f64,
+        term: f64,
+        sum: f64,
+        max_abs: f64,
+        done: bool,
+        failed: bool,
+    }
+    let mut lanes: Vec<Lane> = zs
+        .iter()
+        .map(|&z| Lane {
+            z,
+            term: 1.0,
+            sum: 1.0,
+            max_abs: 1.0,
+            done: false,
+            failed: false,
+        })
+        .collect();
+    let k_safe = [0.0, -a, -b, -c].into_iter().fold(0.0, f64::max).ceil() + 2.0;
+    // Terms are added four at a time between the checks (which cost more than the terms):
+    // a lane may take up to three terms more than `series` would, each below its 1e-17 bound.
+    const STRIDE: usize = 4;
+    let mut k = 0.0f64;
+    let mut open = lanes.len();
+    for _ in 0..MAX_TERMS / STRIDE {
+        if open == 0 {
+            break;
+        }
+        let mut coefficients = [0.0; STRIDE];
+        for coefficient in &mut coefficients {
+            *coefficient = (a + k) * (b + k) / ((c + k) * (k + 1.0));
+            k += 1.0;
+        }
+        for lane in lanes.iter_mut().filter(|l| !l.done) {
+            let mut ratio = 0.0;
+            for coefficient in coefficients {
+                ratio = coefficient * lane.z;
+                lane.term *= ratio;
+                lane.sum += lane.term;
+            }
+            lane.max_abs = lane.max_abs.max(lane.sum.abs());
+            let overflow = lane.term.abs() > 1e250 || lane.max_abs > 1e250;
+            if overflow || !lane.term.is_finite() || !lane.sum.is_finite() {
+                (lane.failed, lane.done) = (true, true);
+                open -= 1;
+                continue;
+            }
+            let r_eff = ratio.abs().max(lane.z);
+            // The tail after this term is below term · r_eff/(1 − r_eff) (as in `series`).
+            let converged = lane.term == 0.0
+                || (k >= k_safe
+                    && r_eff < 1.0
+                    && lane.term.abs() * r_eff <= 1e-17 * lane.max_abs * (1.0 - r_eff));
+            if converged {
+                lane.done = true;
+                open -= 1;
+            }
+        }
+    }
+    lanes
+        .into_iter()
+        .map(|l| (l.done && !l.failed).then(|| SignedLn::from_value(l.sum)))
+        .collect()
 }
 
 /// 2F1 for z ∈ (0, 1); `w` is 1 − z computed accurately by the caller.
