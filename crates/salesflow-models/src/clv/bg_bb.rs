@@ -234,5 +234,5 @@ pub fn fit(rows: &[PeriodRow], opts: &FitOptions) -> Result<FitResult, ModelErro
         return Err(ModelError::EmptyInput { what: "BG/BB rows" });
     }
     let starts = vec![vec![0.0, 0.0, 0.0, 0.0], vec![0.0, 0.0, (0.5f64).ln(), 1.0]];
-    fit_model(MODEL, &MAP, &Lik { rows: data, n }, n, &starts, opts)
+    fit_model(MODEL, &MAP, &Lik { rows: data, n }, n, &starts, opts, None)
 }

@@ -7,7 +7,9 @@
 //! module returns is finite and non-negative.
 
 use super::RepeatPurchaseModel;
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model};
+use super::optim::{
+    FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model, screen_stride,
+};
 use super::special::{digamma, ln_gamma};
 use super::summary::SpendRow;
 use crate::error::{ModelError, non_negative, positive};
@@ -62,6 +64,22 @@ struct Lik {
     /// Distinct x with their total weight (the lnΓ terms depend on x only).
     xs: Vec<(f64, f64)>,
     n: f64,
+}
+
+impl Lik {
+    /// Every `every`-th repeat buyer (in order of x): a sample for screening starting points.
+    fn sample(&self, every: usize) -> Lik {
+        let rows: Vec<SpendTerm> = self.rows.iter().step_by(every.max(1)).copied().collect();
+        let mut xs: Vec<(f64, f64)> = Vec::new();
+        for row in &rows {
+            match xs.last_mut() {
+                Some(last) if last.0 == row.x => last.1 += row.w,
+                _ => xs.push((row.x, row.w)),
+            }
+        }
+        let n = rows.iter().map(|r| r.w).sum();
+        Lik { rows, xs, n }
+    }
 }
 
 impl Objective for Lik {
@@ -190,7 +208,9 @@ pub fn fit(rows: &[SpendRow], opts: &FitOptions) -> Result<FitResult, ModelError
         })
         .collect();
     let lik = Lik { rows, xs, n };
-    let mut fit = fit_model(MODEL, &MAP, &lik, n, &starts, opts)?;
+    let sample = screen_stride(lik.rows.len()).map(|every| lik.sample(every));
+    let screen = sample.as_ref().map(|l| l as &(dyn Objective + Sync));
+    let mut fit = fit_model(MODEL, &MAP, &lik, n, &starts, opts, screen)?;
     fit.diagnostics.push(("excluded_weight", excluded));
     if let Some(c) = corr {
         fit.diagnostics.push(("frequency_monetary_correlation", c));

@@ -7,7 +7,7 @@ use super::beta_geo::{
     BetaGeoLik, beta_expectation, beta_expectation_many, check_purchases, nb_point_and_tail, starts,
 };
 use super::bg_nbd::{horizons_over, probability_from_ln_odds};
-use super::optim::{FitOptions, FitResult, ParamMap, fit_model};
+use super::optim::{FitOptions, FitResult, Objective, ParamMap, fit_model, screen_stride};
 use super::special::ln_beta;
 use super::summary::{RfmRow, check_customer, prepare_rfm};
 use crate::error::{ModelError, non_negative, positive};
@@ -27,7 +27,15 @@ pub fn fit(rows: &[RfmRow], opts: &FitOptions) -> Result<FitResult, ModelError> 
         data: &data,
         modified: true,
     };
-    fit_model(MODEL, &MAP, &lik, data.n, &starts(&data), opts)
+    let sample = screen_stride(data.rows.len())
+        .map(|every| data.sample(every))
+        .transpose()?;
+    let sample_lik = sample.as_ref().map(|data| BetaGeoLik {
+        data,
+        modified: true,
+    });
+    let screen = sample_lik.as_ref().map(|l| l as &(dyn Objective + Sync));
+    fit_model(MODEL, &MAP, &lik, data.n, &starts(&data), opts, screen)
 }
 
 /// MBG/NBD parameters: λ ~ Gamma(r, α), p ~ Beta(a, b).

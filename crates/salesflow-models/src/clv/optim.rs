@@ -57,7 +57,8 @@ pub struct FitResult {
     pub n: f64,
     /// Whether the gradient criterion `tol` was met.
     pub converged: bool,
-    /// BFGS iterations used (for the best starting point).
+    /// BFGS iterations used (for the best starting point; when the starts were screened on a
+    /// sample of the rows, the iterations on the sample plus those on all rows).
     pub iterations: usize,
     /// Largest absolute gradient component of the per-unit-weight objective at the estimate.
     pub gradient_norm: f64,
@@ -447,14 +448,56 @@ fn better(a: &Minimum, b: &Minimum) -> bool {
     }
 }
 
+/// Rows a screening sample holds at most (see [`screen_stride`]).
+const SCREEN_SAMPLE_ROWS: usize = 40_000;
+
+/// Every how many rows a screening sample of `rows` rows takes one; `None` when the rows are
+/// too few for a sample to pay.
+///
+/// With many rows, most of a fit's time went into trying the starting points on all of them
+/// (a 1 M-customer BG/NBD fit: three starts of 15 iterations, then 6 iterations of the
+/// best). The starts are tried on a systematic sample instead, and only the sample's optimum
+/// is carried on to convergence on all rows, so the estimate is still the full-data maximum.
+pub(crate) fn screen_stride(rows: usize) -> Option<usize> {
+    (rows > 2 * SCREEN_SAMPLE_ROWS).then(|| rows.div_ceil(SCREEN_SAMPLE_ROWS))
+}
+
 /// Run BFGS (with the penalty) from each start for a few iterations, then refine the best
-/// to convergence (or `max_iter` iterations in total).
+/// to convergence (or `max_iter` iterations in total). With a `sample` objective (the same
+/// likelihood over a sample of the rows), that is done on the sample, and its optimum is
+/// carried on to convergence on `obj`.
 pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
     model: &'static str,
     obj: &O,
     starts: &[Vec<f64>],
     opts: &FitOptions,
+    sample: Option<&(dyn Objective + Sync)>,
 ) -> Result<Minimum, ModelError> {
+    if let Some(sample) = sample
+        && let Ok(on_sample) = minimize_multistart(model, sample, starts, opts, None)
+    {
+        let pen = Penalized {
+            inner: obj,
+            penalty: if opts.penalty.is_finite() && opts.penalty > 0.0 {
+                opts.penalty
+            } else {
+                0.0
+            },
+        };
+        let tol = if opts.tol.is_finite() && opts.tol > 0.0 {
+            opts.tol
+        } else {
+            FitOptions::default().tol
+        };
+        // The sample's curvature is a good first guess for all rows': both objectives are
+        // means per unit of weight.
+        let state = Some((on_sample.hinv.as_slice(), on_sample.fresh));
+        if let Some(mut m) = bfgs(&pen, &on_sample.x, state, opts.max_iter, tol) {
+            m.iterations += on_sample.iterations;
+            return Ok(m);
+        }
+        // Not finite on all rows where the sample's optimum is: try the starts on all rows.
+    }
     let pen = Penalized {
         inner: obj,
         penalty: if opts.penalty.is_finite() && opts.penalty > 0.0 {
@@ -674,8 +717,9 @@ pub(crate) fn fit_model<O: Objective + Sync + ?Sized>(
     n: f64,
     starts: &[Vec<f64>],
     opts: &FitOptions,
+    sample: Option<&(dyn Objective + Sync)>,
 ) -> Result<FitResult, ModelError> {
-    let min = minimize_multistart(model, obj, starts, opts)?;
+    let min = minimize_multistart(model, obj, starts, opts, sample)?;
     let k = min.x.len();
     let penalty = if opts.penalty.is_finite() && opts.penalty > 0.0 {
         opts.penalty

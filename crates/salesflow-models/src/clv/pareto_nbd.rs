@@ -5,7 +5,9 @@
 
 use super::RepeatPurchaseModel;
 use super::bg_nbd::probability_from_ln_odds;
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model};
+use super::optim::{
+    FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model, screen_stride,
+};
 use super::special::{ln_gamma, ln_hyp2f1, ln_hyperu_aa, log_add_exp};
 use super::summary::{PreparedRfm, PreparedRow, RfmRow, check_customer, prepare_rfm};
 use crate::error::{ModelError, non_negative, positive};
@@ -305,5 +307,18 @@ pub fn fit(rows: &[RfmRow], opts: &FitOptions) -> Result<FitResult, ModelError> 
         vec![0.0, ls, 0.0, ls],
         vec![(0.5f64).ln(), ls, (0.5f64).ln(), ls + 1.0],
     ];
-    fit_model(MODEL, &MAP, &Lik { data: &data }, data.n, &starts, opts)
+    let sample = screen_stride(data.rows.len())
+        .map(|every| data.sample(every))
+        .transpose()?;
+    let sample_lik = sample.as_ref().map(|data| Lik { data });
+    let screen = sample_lik.as_ref().map(|l| l as &(dyn Objective + Sync));
+    fit_model(
+        MODEL,
+        &MAP,
+        &Lik { data: &data },
+        data.n,
+        &starts,
+        opts,
+        screen,
+    )
 }

@@ -188,7 +188,15 @@ fn fit_counts(
         return Err(ModelError::EmptyInput { what: "sBG data" });
     }
     let starts = vec![vec![0.0, 0.0], vec![(0.5f64).ln(), 1.0]];
-    fit_model(MODEL, &MAP, &Lik { churned, active, n }, n, &starts, opts)
+    fit_model(
+        MODEL,
+        &MAP,
+        &Lik { churned, active, n },
+        n,
+        &starts,
+        opts,
+        None,
+    )
 }
 
 /// Fit the sBG on a cohort's survivor counts: `survivors[t]` customers still active after t

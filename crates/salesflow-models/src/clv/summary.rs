@@ -26,15 +26,18 @@ pub struct RfmRow {
 /// Rows come out sorted (by frequency, then recency, then T); `-0.0` is grouped with `0.0`.
 /// Values are not validated here: the fitters do that and name the offending row.
 pub fn compress(customers: &[(f64, f64, f64)]) -> Vec<RfmRow> {
-    let mut v: Vec<(f64, f64, f64)> = customers
+    // Sorted by integer keys that order as `f64::total_cmp` does (a third of the time of
+    // sorting with three float comparisons, on a million customers).
+    let key = |v: f64| {
+        let bits = (v + 0.0).to_bits() as i64;
+        bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+    };
+    let mut keyed: Vec<([i64; 3], (f64, f64, f64))> = customers
         .iter()
-        .map(|&(x, tx, t)| (x + 0.0, tx + 0.0, t + 0.0))
+        .map(|&(x, tx, t)| ([key(x), key(tx), key(t)], (x + 0.0, tx + 0.0, t + 0.0)))
         .collect();
-    v.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(a.1.total_cmp(&b.1))
-            .then(a.2.total_cmp(&b.2))
-    });
+    keyed.sort_unstable_by_key(|(k, _)| *k);
+    let v = keyed.into_iter().map(|(_, row)| row);
     let mut out: Vec<RfmRow> = Vec::new();
     for (x, tx, t) in v {
         match out.last_mut() {
@@ -144,6 +147,25 @@ pub(crate) struct PreparedRow {
     /// Indices of (frequency, recency) and (frequency, T) in `pairs`.
     pub tx_pair: u32,
     pub t_pair: u32,
+}
+
+impl PreparedRfm {
+    /// Every `every`-th row (rows are sorted by frequency, so all common frequencies stay),
+    /// prepared anew: a sample for screening starting points.
+    pub(crate) fn sample(&self, every: usize) -> Result<PreparedRfm, ModelError> {
+        let rows: Vec<RfmRow> = self
+            .rows
+            .iter()
+            .step_by(every.max(1))
+            .map(|r| RfmRow {
+                frequency: self.xs[r.xi],
+                recency: r.tx,
+                t: r.t,
+                weight: r.w,
+            })
+            .collect();
+        prepare_rfm(&rows)
+    }
 }
 
 /// Index of `value` in the sorted, distinct `table` (which holds it).
@@ -279,6 +301,30 @@ pub(crate) fn check_customer(frequency: f64, recency: f64, age: f64) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compress_sorts_as_total_cmp_does() {
+        let values = [3.5, -1.0, 0.0, -0.0, 1e300, -1e-300, f64::INFINITY, 2.0];
+        let triples: Vec<(f64, f64, f64)> = values
+            .iter()
+            .flat_map(|&x| values.iter().map(move |&t| (x, 1.0, t)))
+            .collect();
+        let rows = compress(&triples);
+        let mut expected: Vec<(f64, f64)> = triples
+            .iter()
+            .map(|&(x, _, t)| (x + 0.0, t + 0.0))
+            .collect();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        expected.dedup_by(|a, b| a.0.to_bits() == b.0.to_bits() && a.1.to_bits() == b.1.to_bits());
+        let got: Vec<(f64, f64)> = rows.iter().map(|r| (r.frequency, r.t)).collect();
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(
+                (g.0.to_bits(), g.1.to_bits()),
+                (e.0.to_bits(), e.1.to_bits())
+            );
+        }
+    }
 
     #[test]
     fn compress_groups_exact_duplicates() {
