@@ -473,31 +473,6 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
     opts: &FitOptions,
     sample: Option<&(dyn Objective + Sync)>,
 ) -> Result<Minimum, ModelError> {
-    if let Some(sample) = sample
-        && let Ok(on_sample) = minimize_multistart(model, sample, starts, opts, None)
-    {
-        let pen = Penalized {
-            inner: obj,
-            penalty: if opts.penalty.is_finite() && opts.penalty > 0.0 {
-                opts.penalty
-            } else {
-                0.0
-            },
-        };
-        let tol = if opts.tol.is_finite() && opts.tol > 0.0 {
-            opts.tol
-        } else {
-            FitOptions::default().tol
-        };
-        // The sample's curvature is a good first guess for all rows': both objectives are
-        // means per unit of weight.
-        let state = Some((on_sample.hinv.as_slice(), on_sample.fresh));
-        if let Some(mut m) = bfgs(&pen, &on_sample.x, state, opts.max_iter, tol) {
-            m.iterations += on_sample.iterations;
-            return Ok(m);
-        }
-        // Not finite on all rows where the sample's optimum is: try the starts on all rows.
-    }
     let pen = Penalized {
         inner: obj,
         penalty: if opts.penalty.is_finite() && opts.penalty > 0.0 {
@@ -511,6 +486,18 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
     } else {
         FitOptions::default().tol
     };
+    if let Some(sample) = sample
+        && let Ok(on_sample) = minimize_multistart(model, sample, starts, opts, None)
+    {
+        // The sample's curvature is a good first guess for all rows': both objectives are
+        // means per unit of weight.
+        let state = Some((on_sample.hinv.as_slice(), on_sample.fresh));
+        if let Some(mut m) = bfgs(&pen, &on_sample.x, state, opts.max_iter, tol) {
+            m.iterations += on_sample.iterations;
+            return Ok(m);
+        }
+        // Not finite on all rows where the sample's optimum is: try the starts on all rows.
+    }
     let mut best: Option<Minimum> = None;
     for s in starts {
         if let Some(m) = bfgs(&pen, s, None, opts.max_iter.min(SCREEN_ITERS), tol)
