@@ -138,23 +138,23 @@ pub fn predict(
         })
         .collect();
     type Row = (f64, f64, Option<f64>);
+    // Cumulative expected purchases at every month end of the CLV horizon (with a spend
+    // model), then at the purchase horizon: one call, so the BG/NBD family sums all their
+    // series together.
+    let mut horizons = match spend {
+        Some(_) => clv::gamma_gamma::month_horizons(horizon.months, unit),
+        None => Vec::new(),
+    };
+    let months = horizons.len();
+    horizons.push(horizon.periods);
     let one = |&(f, r, t, first): &(f64, f64, f64, usize)| -> Result<Row> {
         let row = || -> Result<Row, salesflow_models::ModelError> {
-            let expected = model.expected_purchases(horizon.periods, f, r, t)?;
+            let mut cumulative = vec![0.0; horizons.len()];
+            model.expected_purchases_at(&horizons, f, r, t, &mut cumulative)?;
             let alive = model.probability_alive(f, r, t)?;
-            let discounted = match spend {
-                Some(_) => Some(clv::gamma_gamma::discounted_purchases(
-                    model,
-                    f,
-                    r,
-                    t,
-                    horizon.months,
-                    rate,
-                    unit,
-                )?),
-                None => None,
-            };
-            Ok((expected, alive, discounted))
+            let discounted = spend
+                .map(|_| clv::gamma_gamma::discount_monthly(&cumulative[..months], rate, unit));
+            Ok((cumulative[months], alive, discounted))
         };
         row().map_err(AnalyticsError::model(format!(
             "customer {}",

@@ -389,16 +389,37 @@ pub fn discounted_purchases<M: RepeatPurchaseModel + ?Sized>(
     monthly_discount_rate: f64,
     time_unit: TimeUnit,
 ) -> Result<f64, ModelError> {
-    let f = time_unit.periods_per_month();
-    // Cumulative expected purchases at 0, 1, ..., `months` months, in one call: the BG/NBD
-    // family sums the series of all of them together.
-    let horizons: Vec<f64> = (0..=months).map(|k| f64::from(k) * f).collect();
+    // Cumulative expected purchases at every month end, in one call: the BG/NBD family sums
+    // the series of all of them together.
+    let horizons = month_horizons(months, time_unit);
     let mut cumulative = vec![0.0; horizons.len()];
     model.expected_purchases_at(&horizons, frequency, recency, age, &mut cumulative)?;
+    Ok(discount_monthly(
+        &cumulative,
+        monthly_discount_rate,
+        time_unit,
+    ))
+}
+
+/// The horizons [`discounted_purchases`] needs the cumulative expected purchases at: 0, 1,
+/// ..., `months` months, in `time_unit`.
+pub fn month_horizons(months: u32, time_unit: TimeUnit) -> Vec<f64> {
+    let f = time_unit.periods_per_month();
+    (0..=months).map(|k| f64::from(k) * f).collect()
+}
+
+/// [`discounted_purchases`] from the cumulative expected purchases at [`month_horizons`]:
+/// each month's purchases discounted to the present.
+pub fn discount_monthly(
+    cumulative: &[f64],
+    monthly_discount_rate: f64,
+    time_unit: TimeUnit,
+) -> f64 {
+    let f = time_unit.periods_per_month();
     let mut total = 0.0;
-    for k in 1..=months as usize {
-        let i = horizons[k];
+    for k in 1..cumulative.len() {
+        let i = k as f64 * f;
         total += (cumulative[k] - cumulative[k - 1]) / (1.0 + monthly_discount_rate).powf(i / f);
     }
-    Ok(total)
+    total
 }
