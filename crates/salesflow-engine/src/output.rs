@@ -167,6 +167,15 @@ fn write_csv_parallel(
     batches: &[RecordBatch],
 ) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_csv_on_threads(out, schema, batches, threads)
+}
+
+fn write_csv_on_threads(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    threads: usize,
+) -> Result<()> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     if threads < 2 || rows < 100_000 {
         return write_batches(out, schema, batches, Format::Csv);
@@ -245,7 +254,7 @@ mod tests {
         let batches = [batch.slice(0, 10), batch.slice(10, rows - 10)];
         let (mut serial, mut parallel) = (Vec::new(), Vec::new());
         write_batches(&mut serial, &schema, &batches, Format::Csv).unwrap();
-        write_csv_parallel(&mut parallel, &schema, &batches).unwrap();
+        write_csv_on_threads(&mut parallel, &schema, &batches, 4).unwrap();
         assert_eq!(serial.len(), parallel.len());
         assert!(serial == parallel);
         assert!(serial.starts_with(b"id,value\nC0,\nC1,0.3333333333333333\n"));

@@ -132,6 +132,7 @@ impl RepeatPurchaseModel for BgNbd {
         out: &mut [f64],
     ) -> Result<(), ModelError> {
         check_customer(frequency, recency, age)?;
+        super::check_output_len(ts, out)?;
         let x = frequency;
         let us = horizons_over(ts, self.alpha + age)?;
         beta_expectation_many(self.r + x, self.a, self.b + x, &us, out)?;
@@ -208,6 +209,40 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn many_horizons_at_once_equal_one_at_a_time() {
+        let ts = [0.0, 1.0, 4.345, 13.0, 52.0, 260.0];
+        let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+        let mbg = super::super::MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap();
+        let models: [&dyn RepeatPurchaseModel; 2] = [&bg, &mbg];
+        for model in models {
+            for (x, tx, age) in [(0.0, 0.0, 38.86), (2.0, 30.43, 38.86), (40.0, 1.5, 2.0)] {
+                let mut many = [0.0; 6];
+                model
+                    .expected_purchases_at(&ts, x, tx, age, &mut many)
+                    .unwrap();
+                for (t, got) in ts.iter().zip(many) {
+                    let want = model.expected_purchases(*t, x, tx, age).unwrap();
+                    assert!(
+                        (got - want).abs() <= 1e-13 * want.abs(),
+                        "t {t}, ({x}, {tx}, {age}): {got} vs {want}"
+                    );
+                }
+            }
+            let mut short = [0.0; 5];
+            assert!(
+                model
+                    .expected_purchases_at(&ts, 1.0, 1.0, 2.0, &mut short)
+                    .is_err()
+            );
+            assert!(
+                model
+                    .expected_purchases_at(&[-1.0], 1.0, 1.0, 2.0, &mut [0.0])
+                    .is_err()
+            );
+        }
     }
 
     #[test]

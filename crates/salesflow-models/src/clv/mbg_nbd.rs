@@ -121,6 +121,7 @@ impl RepeatPurchaseModel for MbgNbd {
         out: &mut [f64],
     ) -> Result<(), ModelError> {
         check_customer(frequency, recency, age)?;
+        super::check_output_len(ts, out)?;
         let x = frequency;
         let us = horizons_over(ts, self.alpha + age)?;
         beta_expectation_many(self.r + x, self.a, self.b + x + 1.0, &us, out)?;

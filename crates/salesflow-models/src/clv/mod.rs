@@ -71,8 +71,8 @@ pub trait RepeatPurchaseModel {
     fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError>;
 
     /// [`RepeatPurchaseModel::expected_purchases`] of one customer at every horizon of `ts`,
-    /// into `out` (as long as `ts`). Models whose formula shares work between horizons (the
-    /// BG/NBD family: one 2F1 series for all of them) override this.
+    /// into `out`, which must be as long as `ts`. Models whose formula shares work between
+    /// horizons (the BG/NBD family: one 2F1 series for all of them) override this.
     fn expected_purchases_at(
         &self,
         ts: &[f64],
@@ -81,9 +81,23 @@ pub trait RepeatPurchaseModel {
         age: f64,
         out: &mut [f64],
     ) -> Result<(), ModelError> {
+        check_output_len(ts, out)?;
         for (t, value) in ts.iter().zip(out) {
             *value = self.expected_purchases(*t, frequency, recency, age)?;
         }
         Ok(())
+    }
+}
+
+/// `out` is as long as `ts` (the contract of [`RepeatPurchaseModel::expected_purchases_at`]).
+pub(crate) fn check_output_len(ts: &[f64], out: &[f64]) -> Result<(), ModelError> {
+    if out.len() == ts.len() {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidParameter {
+            name: "out",
+            value: out.len() as f64,
+            hint: "give one output slot per horizon",
+        })
     }
 }

@@ -486,19 +486,27 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
     } else {
         FitOptions::default().tol
     };
+    // From the sample's optimum, if it leads to convergence on all rows.
+    let mut from_sample: Option<Minimum> = None;
     if let Some(sample) = sample
         && let Ok(on_sample) = minimize_multistart(model, sample, starts, opts, None)
+        && on_sample.iterations < opts.max_iter
     {
         // The sample's curvature is a good first guess for all rows': both objectives are
-        // means per unit of weight.
+        // means per unit of weight. The iterations on the sample count against `max_iter`.
         let state = Some((on_sample.hinv.as_slice(), on_sample.fresh));
-        if let Some(mut m) = bfgs(&pen, &on_sample.x, state, opts.max_iter, tol) {
+        let budget = opts.max_iter - on_sample.iterations;
+        if let Some(mut m) = bfgs(&pen, &on_sample.x, state, budget, tol) {
             m.iterations += on_sample.iterations;
-            return Ok(m);
+            if m.converged {
+                return Ok(m);
+            }
+            from_sample = Some(m);
         }
-        // Not finite on all rows where the sample's optimum is: try the starts on all rows.
+        // Not converged (or not finite) on all rows from there: the starts are tried on all
+        // rows as without a sample, and the better of the two kept.
     }
-    let mut best: Option<Minimum> = None;
+    let mut best: Option<Minimum> = from_sample;
     for s in starts {
         if let Some(m) = bfgs(&pen, s, None, opts.max_iter.min(SCREEN_ITERS), tol)
             && best.as_ref().is_none_or(|b| better(&m, b))
