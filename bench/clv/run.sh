@@ -141,7 +141,8 @@ LT_STATE=ok   # ok | timeout | failed | crashed
 LT_NOTE=""
 for ((i = 1; i <= RUNS; i++)); do
     rm -rf "$OUT/sf"
-    run_one "$OUT/sf_clv" "$SALESFLOW" -q clv --orders "$CSV" --out "$OUT/sf" \
+    # SALESFLOW_TIMINGS: its phases on stderr, printed below beside lifetimes' steps.
+    SALESFLOW_TIMINGS=1 run_one "$OUT/sf_clv" "$SALESFLOW" -q clv --orders "$CSV" --out "$OUT/sf" \
         --time-unit day --model bgnbd
     sf_w+=("$WALL"); sf_m+=("$RSS_KB")
     for f in summary.csv predictions.csv fit_bg_nbd.json fit_gamma_gamma.json; do
@@ -275,6 +276,10 @@ elif [[ -s "$OUT/lt_clv.err" ]]; then
         printf "%s%s %s", s, n, $(NF - 1); s = ", " }' "$OUT/lt_clv.err")
     [[ -z "$steps" ]] || echo "lifetimes in-process steps (until stopped): $steps"
 fi
+
+sf_steps=$(awk '/^clv [a-z ]+: [0-9.]+ s$/ { sub(/^clv /, ""); sub(/:/, ""); sub(/ s$/, "")
+    printf "%s%s", s, $0; s = ", " }' "$OUT/sf_clv.err")
+[[ -z "$sf_steps" ]] || echo "salesflow phases (last run, SALESFLOW_TIMINGS): $sf_steps"
 
 # ---- outputs must agree ------------------------------------------------------------
 echo
