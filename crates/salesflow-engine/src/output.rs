@@ -166,8 +166,7 @@ fn write_csv_parallel(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<()> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    write_csv_on_threads(out, schema, batches, threads)
+    write_csv_on_threads(out, schema, batches, crate::default_threads())
 }
 
 fn write_csv_on_threads(

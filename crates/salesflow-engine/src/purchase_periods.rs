@@ -77,7 +77,9 @@ impl AggregateUDFImpl for PurchasePeriods {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup(Groups::default())))
+        let mut group = Groups::default();
+        group.resize(1);
+        Ok(Box::new(OneGroup(group)))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -350,7 +352,7 @@ impl Groups {
         Groups { groups, heap_items }
     }
 
-    fn output(self) -> Result<ArrayRef> {
+    fn output(&self) -> Result<ArrayRef> {
         let groups = &self.groups;
         let periods =
             Int64Array::from_iter_values(groups.iter().map(|g| g.periods.as_slice().len() as i64));
@@ -379,7 +381,7 @@ impl Groups {
         )?))
     }
 
-    fn state_arrays(self) -> Result<Vec<ArrayRef>> {
+    fn state_arrays(&self) -> Result<Vec<ArrayRef>> {
         let groups = &self.groups;
         let offsets = OffsetBuffer::from_lengths(groups.iter().map(|g| g.periods.as_slice().len()));
         let values = Int64Array::from_iter_values(
@@ -526,7 +528,8 @@ impl GroupsAccumulator for Groups {
     }
 }
 
-/// The row-at-a-time form (an aggregate without GROUP BY): one group of [`Groups`].
+/// The row-at-a-time form (an aggregate without GROUP BY): one group of [`Groups`], there
+/// from the start.
 #[derive(Debug)]
 struct OneGroup(Groups);
 
@@ -537,9 +540,7 @@ impl Accumulator for OneGroup {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let mut group = self.0.clone();
-        group.resize(1);
-        ScalarValue::try_from_array(&group.output()?, 0)
+        ScalarValue::try_from_array(&self.0.output()?, 0)
     }
 
     fn size(&self) -> usize {
@@ -547,9 +548,7 @@ impl Accumulator for OneGroup {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let mut group = self.0.clone();
-        group.resize(1);
-        group
+        self.0
             .state_arrays()?
             .iter()
             .map(|array| ScalarValue::try_from_array(array, 0))

@@ -183,7 +183,6 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `postgres://user:secret@host/db` shown as `postgres://user@host/db`.
 /// The scores the CRM keeps, from the scored table: segment, CLV over the horizon,
 /// probability alive and action, where the analysis produced them.
 fn customer_scores(scored: &RecordBatch) -> Result<Vec<salesflow_store::CustomerScore>> {

@@ -142,8 +142,8 @@ fn is_leap_year(year: i64) -> bool {
 /// Days from 1970-01-01 to a proleptic Gregorian date, `None` when there is no such date.
 ///
 /// Counted in 400-year eras from 0000-03-01 (H. Hinnant's "days from civil"), so a leap day
-/// is the last of its year; chrono's `NaiveDate` gives the same numbers but took a fifth of
-/// the time of parsing a timestamp column.
+/// is the last of its year; chrono's `NaiveDate` gives the same numbers but took a third of
+/// the CPU time of parsing a timestamp column (`perf` of `salesflow summary` on 10 M orders).
 fn days_from_civil(year: i32, month: u32, day: u32) -> Option<i64> {
     const DAYS_IN_MONTH: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let year = i64::from(year);

@@ -1,10 +1,12 @@
 //! Pieces shared by BG/NBD and MBG/NBD: the likelihood kernel with its analytic gradient,
 //! the expectation E_p[(1 − (1 + p u)^−s)/p] under a beta prior, and negative-binomial sums.
 
-use super::optim::{Objective, Sum, by_blocks};
+use super::optim::{
+    FitOptions, FitResult, Objective, ParamMap, Sum, by_blocks, fit_model, screen_stride,
+};
 use super::special::{digamma, ln_gamma, ln_hyp2f1, ln_hyp2f1_negative_many};
-use super::summary::{PreparedRfm, PreparedRow};
-use crate::error::ModelError;
+use super::summary::{PreparedRfm, PreparedRow, RfmRow, prepare_rfm};
+use crate::error::{ModelError, non_negative};
 
 /// The BG/NBD-family log-likelihood over prepared rows, as a mean negative log-likelihood in
 /// log-parameters (ln r, ln α, ln a, ln b).
@@ -170,6 +172,65 @@ impl Objective for BetaGeoLik<'_> {
     }
     fn analytic_gradient(&self) -> bool {
         true
+    }
+}
+
+/// Fit BG/NBD (`modified` false) or MBG/NBD by maximum likelihood, screening the starting
+/// points on a sample of the rows when there are many.
+pub(crate) fn fit_family(
+    model: &'static str,
+    map: &ParamMap,
+    rows: &[RfmRow],
+    modified: bool,
+    opts: &FitOptions,
+) -> Result<FitResult, ModelError> {
+    let data = prepare_rfm(rows)?;
+    let sample = screen_stride(data.rows.len())
+        .map(|every| data.sample(every))
+        .transpose()?;
+    let lik = |data| BetaGeoLik { data, modified };
+    let sample_lik = sample.as_ref().map(lik);
+    let screen = sample_lik.as_ref().map(|l| l as &(dyn Objective + Sync));
+    fit_model(
+        model,
+        map,
+        &lik(&data),
+        data.n,
+        &starts(&data),
+        opts,
+        screen,
+    )
+}
+
+/// One customer's conditional expectation in the BG/NBD family:
+/// E[X(t) | x, t_x, T] = H(r + x, a, b', t/(α + T)) · P(alive), with b' = b + x (BG/NBD) or
+/// b + x + 1 (MBG/NBD) and P(alive) = 1 for a BG/NBD customer without repeat purchases.
+pub(crate) struct Conditional {
+    pub s: f64,
+    pub a: f64,
+    pub bp: f64,
+    /// α + T: horizons are divided by it.
+    pub scale: f64,
+    pub alive: f64,
+}
+
+impl Conditional {
+    /// Expected purchases in (T, T + t].
+    pub(crate) fn at(&self, t: f64) -> Result<f64, ModelError> {
+        let u = non_negative("t", t)? / self.scale;
+        Ok(beta_expectation(self.s, self.a, self.bp, u)? * self.alive)
+    }
+
+    /// Expected purchases at every horizon of `ts`, into `out`, the series summed together.
+    pub(crate) fn at_each(&self, ts: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
+        super::check_output_len(ts, out)?;
+        let us = ts
+            .iter()
+            .map(|t| Ok(non_negative("t", *t)? / self.scale))
+            .collect::<Result<Vec<f64>, ModelError>>()?;
+        beta_expectation_many(self.s, self.a, self.bp, &us, out)?;
+        out.iter_mut().for_each(|h| *h *= self.alive);
+        Ok(())
     }
 }
 

@@ -4,11 +4,11 @@
 
 use super::RepeatPurchaseModel;
 use super::beta_geo::{
-    BetaGeoLik, beta_expectation, beta_expectation_many, check_purchases, nb_point_and_tail, starts,
+    Conditional, beta_expectation, check_purchases, fit_family, nb_point_and_tail,
 };
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, fit_model, screen_stride};
+use super::optim::{FitOptions, FitResult, ParamMap};
 use super::special::ln_beta;
-use super::summary::{RfmRow, check_customer, prepare_rfm};
+use super::summary::{RfmRow, check_customer};
 use crate::error::{ModelError, non_negative, positive};
 
 /// Model name used in [`FitResult::model`].
@@ -24,20 +24,7 @@ const MAP: ParamMap = ParamMap {
 /// Log-likelihood per customer: Fader, Hardie & Lee (2005) eq. (6), evaluated with
 /// log-sum-exp; the gradient is analytic.
 pub fn fit(rows: &[RfmRow], opts: &FitOptions) -> Result<FitResult, ModelError> {
-    let data = prepare_rfm(rows)?;
-    let lik = BetaGeoLik {
-        data: &data,
-        modified: false,
-    };
-    let sample = screen_stride(data.rows.len())
-        .map(|every| data.sample(every))
-        .transpose()?;
-    let sample_lik = sample.as_ref().map(|data| BetaGeoLik {
-        data,
-        modified: false,
-    });
-    let screen = sample_lik.as_ref().map(|l| l as &(dyn Objective + Sync));
-    fit_model(MODEL, &MAP, &lik, data.n, &starts(&data), opts, screen)
+    fit_family(MODEL, &MAP, rows, false, opts)
 }
 
 /// BG/NBD parameters: λ ~ Gamma(shape r, rate α) (α in the data's time unit), p ~ Beta(a, b).
@@ -96,6 +83,21 @@ impl BgNbd {
         Ok(first + second)
     }
 
+    /// The customer's conditional expectation (FHL 2005 eq. 10).
+    fn conditional(&self, x: f64, recency: f64, age: f64) -> Conditional {
+        Conditional {
+            s: self.r + x,
+            a: self.a,
+            bp: self.b + x,
+            scale: self.alpha + age,
+            alive: if x == 0.0 {
+                1.0
+            } else {
+                probability_from_ln_odds(self.ln_dropout_odds(x, recency, age))
+            },
+        }
+    }
+
     /// ln of the odds factor (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x) for x > 0.
     fn ln_dropout_odds(&self, x: f64, tx: f64, age: f64) -> f64 {
         (self.r + x) * ((self.alpha + age) / (self.alpha + tx)).ln()
@@ -114,13 +116,7 @@ impl RepeatPurchaseModel for BgNbd {
         age: f64,
     ) -> Result<f64, ModelError> {
         check_customer(frequency, recency, age)?;
-        let t = non_negative("t", t)?;
-        let x = frequency;
-        let h = beta_expectation(self.r + x, self.a, self.b + x, t / (self.alpha + age))?;
-        if x == 0.0 {
-            return Ok(h);
-        }
-        Ok(h * probability_from_ln_odds(self.ln_dropout_odds(x, recency, age)))
+        self.conditional(frequency, recency, age).at(t)
     }
 
     fn expected_purchases_at(
@@ -132,15 +128,7 @@ impl RepeatPurchaseModel for BgNbd {
         out: &mut [f64],
     ) -> Result<(), ModelError> {
         check_customer(frequency, recency, age)?;
-        super::check_output_len(ts, out)?;
-        let x = frequency;
-        let us = horizons_over(ts, self.alpha + age)?;
-        beta_expectation_many(self.r + x, self.a, self.b + x, &us, out)?;
-        if x > 0.0 {
-            let alive = probability_from_ln_odds(self.ln_dropout_odds(x, recency, age));
-            out.iter_mut().for_each(|h| *h *= alive);
-        }
-        Ok(())
+        self.conditional(frequency, recency, age).at_each(ts, out)
     }
 
     /// `P(alive | x, t_x, T) = 1/(1 + 1{x>0} (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x))` (Fader, Hardie
@@ -156,13 +144,6 @@ impl RepeatPurchaseModel for BgNbd {
     }
 }
 
-/// Each horizon of `ts` (checked, as `expected_purchases` checks one) over `scale`.
-pub(crate) fn horizons_over(ts: &[f64], scale: f64) -> Result<Vec<f64>, ModelError> {
-    ts.iter()
-        .map(|t| Ok(non_negative("t", *t)? / scale))
-        .collect()
-}
-
 /// 1/(1 + e^l), stable for any l.
 pub(crate) fn probability_from_ln_odds(l: f64) -> f64 {
     if l > 0.0 {
@@ -175,8 +156,9 @@ pub(crate) fn probability_from_ln_odds(l: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::optim::{minimize_multistart, screen_stride};
-    use super::super::summary::RfmRow;
+    use super::super::beta_geo::{BetaGeoLik, starts};
+    use super::super::optim::{Objective, minimize_multistart, screen_stride};
+    use super::super::summary::prepare_rfm;
     use super::*;
     use crate::rng::SplitMix64;
 

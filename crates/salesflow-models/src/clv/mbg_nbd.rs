@@ -4,12 +4,12 @@
 
 use super::RepeatPurchaseModel;
 use super::beta_geo::{
-    BetaGeoLik, beta_expectation, beta_expectation_many, check_purchases, nb_point_and_tail, starts,
+    Conditional, beta_expectation, check_purchases, fit_family, nb_point_and_tail,
 };
-use super::bg_nbd::{horizons_over, probability_from_ln_odds};
-use super::optim::{FitOptions, FitResult, Objective, ParamMap, fit_model, screen_stride};
+use super::bg_nbd::probability_from_ln_odds;
+use super::optim::{FitOptions, FitResult, ParamMap};
 use super::special::ln_beta;
-use super::summary::{RfmRow, check_customer, prepare_rfm};
+use super::summary::{RfmRow, check_customer};
 use crate::error::{ModelError, non_negative, positive};
 
 /// Model name used in [`FitResult::model`].
@@ -22,20 +22,7 @@ const MAP: ParamMap = ParamMap {
 
 /// Fit MBG/NBD by maximum likelihood on (compressed) RFM rows (analytic gradient).
 pub fn fit(rows: &[RfmRow], opts: &FitOptions) -> Result<FitResult, ModelError> {
-    let data = prepare_rfm(rows)?;
-    let lik = BetaGeoLik {
-        data: &data,
-        modified: true,
-    };
-    let sample = screen_stride(data.rows.len())
-        .map(|every| data.sample(every))
-        .transpose()?;
-    let sample_lik = sample.as_ref().map(|data| BetaGeoLik {
-        data,
-        modified: true,
-    });
-    let screen = sample_lik.as_ref().map(|l| l as &(dyn Objective + Sync));
-    fit_model(MODEL, &MAP, &lik, data.n, &starts(&data), opts, screen)
+    fit_family(MODEL, &MAP, rows, true, opts)
 }
 
 /// MBG/NBD parameters: λ ~ Gamma(r, α), p ~ Beta(a, b).
@@ -91,6 +78,17 @@ impl MbgNbd {
         Ok(first + drop_now * tail)
     }
 
+    /// The customer's conditional expectation: H(r+x, a, b+x+1, t/(α+T)) · P(alive).
+    fn conditional(&self, x: f64, recency: f64, age: f64) -> Conditional {
+        Conditional {
+            s: self.r + x,
+            a: self.a,
+            bp: self.b + x + 1.0,
+            scale: self.alpha + age,
+            alive: probability_from_ln_odds(self.ln_dropout_odds(x, recency, age)),
+        }
+    }
+
     fn ln_dropout_odds(&self, x: f64, tx: f64, age: f64) -> f64 {
         (self.r + x) * ((self.alpha + age) / (self.alpha + tx)).ln() + (self.a / (self.b + x)).ln()
     }
@@ -106,10 +104,7 @@ impl RepeatPurchaseModel for MbgNbd {
         age: f64,
     ) -> Result<f64, ModelError> {
         check_customer(frequency, recency, age)?;
-        let t = non_negative("t", t)?;
-        let x = frequency;
-        let h = beta_expectation(self.r + x, self.a, self.b + x + 1.0, t / (self.alpha + age))?;
-        Ok(h * probability_from_ln_odds(self.ln_dropout_odds(x, recency, age)))
+        self.conditional(frequency, recency, age).at(t)
     }
 
     fn expected_purchases_at(
@@ -121,13 +116,7 @@ impl RepeatPurchaseModel for MbgNbd {
         out: &mut [f64],
     ) -> Result<(), ModelError> {
         check_customer(frequency, recency, age)?;
-        super::check_output_len(ts, out)?;
-        let x = frequency;
-        let us = horizons_over(ts, self.alpha + age)?;
-        beta_expectation_many(self.r + x, self.a, self.b + x + 1.0, &us, out)?;
-        let alive = probability_from_ln_odds(self.ln_dropout_odds(x, recency, age));
-        out.iter_mut().for_each(|h| *h *= alive);
-        Ok(())
+        self.conditional(frequency, recency, age).at_each(ts, out)
     }
 
     /// P(alive) = 1/(1 + (a/(b+x)) ((α+T)/(α+t_x))^(r+x)).

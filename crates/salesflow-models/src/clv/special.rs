@@ -321,7 +321,8 @@ fn series_many(a: f64, b: f64, c: f64, zs: &[f64]) -> Vec<Option<SignedLn>> {
         })
         .collect();
     let k_safe = [0.0, -a, -b, -c].into_iter().fold(0.0, f64::max).ceil() + 2.0;
-    // Terms are added four at a time between the checks (which cost more than the terms):
+    // Terms are added four at a time between the checks (a check is several times the
+    // arithmetic of a term):
     // a lane may take up to three terms more than `series` would, each below its 1e-17 bound.
     const STRIDE: usize = 4;
     let mut k = 0.0f64;
