@@ -892,11 +892,14 @@ impl Store {
                 name => &[name],
             };
             for table in tables {
-                let table_rows: i64 =
-                    sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
-                        .fetch_one(&mut *transaction)
-                        .await?
-                        .try_get("n")?;
+                // Counted only as far as the question needs (a full COUNT scans the table).
+                let table_rows: i64 = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} LIMIT {}) t",
+                    creates.len() + 1
+                )))
+                .fetch_one(&mut *transaction)
+                .await?
+                .try_get("n")?;
                 if creates.len() as i64 > table_rows {
                     dropped.extend(drop_secondary_indexes(&mut transaction, table).await?);
                 }
@@ -1086,12 +1089,6 @@ impl Store {
         }
         let finished: String = row.try_get("finished_at")?;
         let spec = spec_of(&row.try_get::<String, _>("entity")?)?;
-        let changes = sqlx::query(
-            "SELECT record_id, prior FROM import_changes WHERE import_id = $1 ORDER BY seq DESC",
-        )
-        .bind(import_id)
-        .fetch_all(&mut *transaction)
-        .await?;
         let changed_since = format!(
             "SELECT id FROM {} WHERE updated_at > $1 AND (import_id = $2 OR id IN (SELECT record_id FROM import_changes WHERE import_id = $2)) LIMIT 1",
             spec.name
@@ -1136,6 +1133,13 @@ impl Store {
                 }
             }
         }
+        // Read only once the undo is allowed: an import's changes can be many.
+        let changes = sqlx::query(
+            "SELECT record_id, prior FROM import_changes WHERE import_id = $1 ORDER BY seq DESC",
+        )
+        .bind(import_id)
+        .fetch_all(&mut *transaction)
+        .await?;
         for change in &changes {
             let id: String = change.try_get("record_id")?;
             let prior: Json =

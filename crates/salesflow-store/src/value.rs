@@ -143,11 +143,12 @@ pub fn from_text(kind: FieldKind, field: &str, text: &str) -> Result<SqlValue> {
     if trimmed.is_empty() {
         return Ok(SqlValue::null(kind));
     }
+    // Whole numbers as integers first: through f64 they would lose digits beyond 2^53.
+    let whole = (kind == FieldKind::Integer)
+        .then(|| trimmed.parse::<i64>().ok())
+        .flatten();
     let json = match kind {
-        // Whole numbers as integers first: through f64 they would lose digits beyond 2^53.
-        FieldKind::Integer if trimmed.parse::<i64>().is_ok() => {
-            Json::from(trimmed.parse::<i64>().unwrap_or_default())
-        }
+        FieldKind::Integer if whole.is_some() => Json::from(whole.unwrap_or_default()),
         FieldKind::Float | FieldKind::Integer => match trimmed.parse::<f64>() {
             Ok(number)
                 if kind == FieldKind::Integer && number.fract() == 0.0 && number.abs() < 9e15 =>
