@@ -175,7 +175,7 @@ impl Store {
             ));
         }
         let stamp = now();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let mut updated = 0;
         // Five parameters per customer; well under both databases' limits.
         for chunk in scores.chunks(2000) {

@@ -314,7 +314,7 @@ impl Store {
         };
         // Hashed before the transaction: SQLite's write lock is not held through Argon2.
         let password_hash = hash_password(password).await?;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO users (id, email, name, role, team_id, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -446,7 +446,7 @@ impl Store {
         if !user.active || !verified {
             return Err(denied());
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let actor = Store::actor_for(&user, Scope::ALL.to_vec())?;
         crate::audit::record(
             &mut transaction,
@@ -491,7 +491,7 @@ impl Store {
         let token = format!("sf_{}", random_hex(32));
         let id = new_id();
         let scope_names: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -530,7 +530,7 @@ impl Store {
         if actor.user_id.as_deref() != Some(owner.as_str()) {
             actor.require_admin()?;
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
             .bind(now())
             .bind(token_id)

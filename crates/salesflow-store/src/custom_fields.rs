@@ -118,7 +118,7 @@ impl Store {
             )
             .with_field("options"));
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM custom_field_defs WHERE entity = $1 AND name = $2")
             .bind(&definition.entity)
             .bind(name)

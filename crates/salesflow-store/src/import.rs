@@ -862,7 +862,7 @@ impl Store {
         // 5. Write everything in one transaction.
         let import_id = new_id();
         let started = now();
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO imports (id, entity, source, mode, key_field, actor_id, started_at, rows_created, rows_updated, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 'running')",
         )
@@ -1058,7 +1058,7 @@ impl Store {
                 "only admins and managers undo imports",
             ));
         }
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let row = sqlx::query("SELECT entity, status, finished_at FROM imports WHERE id = $1")
             .bind(import_id)
             .fetch_optional(&mut *transaction)

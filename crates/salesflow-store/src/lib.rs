@@ -59,6 +59,18 @@ impl Store {
         self.dialect
     }
 
+    /// Begins a transaction that writes. SQLite's default (deferred) transaction takes the
+    /// write lock only at its first write and, when another connection committed since its
+    /// first read, fails there at once with "database is locked" (the busy timeout does not
+    /// apply to a stale read snapshot); `BEGIN IMMEDIATE` takes the lock up front, waiting
+    /// up to the busy timeout for a writer in progress.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -52,7 +52,7 @@ impl Store {
             .with_field("duplicate_id"));
         }
         check_writer(spec, actor)?;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let survivor = fetch(&mut transaction, spec, actor, survivor_id)
             .await?
             .ok_or_else(|| StoreError::not_found(spec.singular, survivor_id))?;

@@ -275,7 +275,7 @@ impl Store {
         let spec = spec_of(entity)?;
         check_writer(spec, actor)?;
         let definitions = self.custom_fields(spec.name).await?;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let prepared = prepare(&mut transaction, spec, &definitions, actor, None, input).await?;
         let id = new_id();
         let stamp = now();
@@ -331,7 +331,7 @@ impl Store {
         let spec = spec_of(entity)?;
         check_writer(spec, actor)?;
         let definitions = self.custom_fields(spec.name).await?;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let existing = fetch(&mut transaction, spec, actor, id)
             .await?
             .ok_or_else(|| StoreError::not_found(spec.singular, id))?;
@@ -398,7 +398,7 @@ impl Store {
     pub async fn delete(&self, actor: &Actor, entity: &str, id: &str) -> Result<()> {
         let spec = spec_of(entity)?;
         check_writer(spec, actor)?;
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.begin_write().await?;
         let existing = fetch(&mut transaction, spec, actor, id)
             .await?
             .ok_or_else(|| StoreError::not_found(spec.singular, id))?;
