@@ -7,17 +7,63 @@ use chrono::Datelike;
 use salesflow_core::SpendBound;
 use salesflow_engine::Dataset;
 use salesflow_engine::spend::{Outcome, SpendSeries, weekly_spend};
-use salesflow_models::budget::fit::{ChannelFit, Series, fit_response};
+use salesflow_models::budget::fit::{ChannelFit, Priors, ResponseData, Series, fit_response};
 use salesflow_models::budget::{Curve, Hill, allocate};
 use serde_json::{Value, json};
 
 use crate::error::Result;
 
+/// What a budget plan maximises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// New customers per week (by acquisition channel and sign-up week).
+    Customers,
+    /// `marketing_spend.leads`.
+    Leads,
+    /// `marketing_spend.attributed_revenue`.
+    Revenue,
+    /// New customers weighted by their channel's customer value (see
+    /// [`crate::customer_value_by_channel`]): customers are not worth the same everywhere.
+    Clv,
+}
+
+impl Objective {
+    /// What the response curves are fitted to (CLV: new customers, weighted afterwards).
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Objective::Customers | Objective::Clv => Outcome::Customers,
+            Objective::Leads => Outcome::Leads,
+            Objective::Revenue => Outcome::Revenue,
+        }
+    }
+
+    /// The name the JSON and the report write.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Customers => "customers",
+            Objective::Leads => "leads",
+            Objective::Revenue => "revenue",
+            Objective::Clv => "clv",
+        }
+    }
+
+    /// The unit of the outcome, in words.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Objective::Clv => "customer value",
+            other => other.name(),
+        }
+    }
+}
+
 /// What to plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetSettings {
     /// What the curves measure and the plan maximises.
-    pub objective: Outcome,
+    pub objective: Objective,
+    /// With [`Objective::Clv`]: the value of a new customer per channel and where it comes
+    /// from; `None` has [`plan_budget`] compute it from the orders.
+    pub customer_value: Option<(BTreeMap<String, f64>, &'static str)>,
     /// Budget per week; None re-splits the recent weekly total.
     pub total: Option<f64>,
     /// Weeks that count as "recent" for the current split and the default bounds.
@@ -33,22 +79,14 @@ pub struct BudgetSettings {
 impl Default for BudgetSettings {
     fn default() -> Self {
         BudgetSettings {
-            objective: Outcome::Customers,
+            objective: Objective::Customers,
+            customer_value: None,
             total: None,
             recent_weeks: 13,
             min_ratio: 0.5,
             max_ratio: 2.0,
             bounds: BTreeMap::new(),
         }
-    }
-}
-
-/// The name of an objective, as the JSON and the report write it.
-pub fn objective_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Customers => "customers",
-        Outcome::Leads => "leads",
-        Outcome::Revenue => "revenue",
     }
 }
 
@@ -74,6 +112,8 @@ pub struct ChannelPlan {
     /// Whether the curve is pinned down well enough to move money (else the channel keeps
     /// its recent share).
     pub reliable: bool,
+    /// With [`Objective::Clv`]: the value of one of the channel's new customers.
+    pub customer_value: Option<f64>,
     /// The weekly (spend, outcome) observations.
     pub points: Vec<(f64, f64)>,
     /// The fitted curve, sampled from 0 to beyond the largest spend.
@@ -84,7 +124,10 @@ pub struct ChannelPlan {
 #[derive(Debug, Clone)]
 pub struct BudgetPlan {
     /// What was maximised.
-    pub objective: Outcome,
+    pub objective: Objective,
+    /// With [`Objective::Clv`]: where the customer values come from (`model` or
+    /// `historical`).
+    pub value_source: Option<&'static str>,
     /// Weeks of spend history.
     pub weeks: usize,
     /// The weekly budget split.
@@ -117,18 +160,21 @@ impl BudgetPlan {
                 json!({
                     "channel": c.channel,
                     "half_saturation": f.half_saturation, "half_saturation_se": finite(f.half_saturation_se),
+                    "half_saturation_interval95": [f.half_saturation_interval.0, f.half_saturation_interval.1],
                     "shape": f.shape, "shape_se": finite(f.shape_se),
                     "carryover": f.carryover, "carryover_se": finite(f.carryover_se),
                     "current_spend": c.current, "proposed_spend": c.proposed,
                     "bounds": [c.bounds.0, c.bounds.1],
                     "current_outcome": c.current_outcome, "proposed_outcome": c.proposed_outcome,
                     "marginal_return": c.marginal,
+                    "customer_value": c.customer_value,
                     "curve_reliable": c.reliable,
                 })
             })
             .collect();
         json!({
-            "objective": objective_name(self.objective),
+            "objective": self.objective.name(),
+            "customer_value_source": self.value_source,
             "weeks": self.weeks,
             "total": self.total,
             "expected_outcome": self.expected_outcome,
@@ -173,14 +219,46 @@ impl Curve for ChannelCurve {
     }
 }
 
-/// Fits the response curves and splits the budget. The inner `Err` is what is wrong with the
-/// data or the settings (too little history, bounds that cannot hold the total), for the user
-/// to fix; the outer one a failure reading the data.
-pub async fn plan_budget(
+/// Weeks of adstock: spend acts in its week and the three after.
+const MAX_LAG: usize = 4;
+
+/// The spend history as the response fit reads it.
+#[derive(Debug, Clone)]
+pub struct ResponseInputs {
+    /// Mondays of the weeks (Unix seconds).
+    pub weeks: Vec<i64>,
+    /// The paid channels, in curve order.
+    pub channels: Vec<String>,
+    /// One per (channel, segment), as read.
+    pub series: Vec<SpendSeries>,
+    /// The same for the model, with channel indices.
+    pub model_series: Vec<Series>,
+    /// Season of each week: its month with a year of data or more, else one season.
+    pub season_of: Vec<usize>,
+    /// 12 or 1.
+    pub seasons: usize,
+}
+
+impl ResponseInputs {
+    /// What [`fit_response`] reads.
+    pub fn data(&self) -> ResponseData<'_> {
+        ResponseData {
+            series: &self.model_series,
+            channels: self.channels.len(),
+            season_of: &self.season_of,
+            seasons: self.seasons,
+            max_lag: MAX_LAG,
+        }
+    }
+}
+
+/// The weekly spend and `objective` per (channel, segment), ready to fit. The inner `Err` says
+/// what the data lack (too few weeks).
+pub async fn response_inputs(
     dataset: &Dataset,
-    settings: &BudgetSettings,
-) -> Result<std::result::Result<BudgetPlan, String>> {
-    let (weeks, series) = weekly_spend(dataset, settings.objective).await?;
+    objective: Outcome,
+) -> Result<std::result::Result<ResponseInputs, String>> {
+    let (weeks, series) = weekly_spend(dataset, objective).await?;
     if weeks.len() < 8 {
         return Ok(Err(format!(
             "only {} weeks of marketing spend; response curves need at least 8 (a year or more is better)",
@@ -189,11 +267,16 @@ pub async fn plan_budget(
     }
     let mut channels: Vec<String> = series.iter().map(|s| s.channel.clone()).collect();
     channels.dedup();
-    // Months as seasons when there is a year of data to tell them apart; otherwise none.
+    // Months as seasons when there is a year of data to tell them apart; otherwise none. A
+    // week's month is its Thursday's (the month holding most of its days, as ISO weeks do).
     let (season_of, seasons) = if weeks.len() >= 52 {
+        const THREE_DAYS: i64 = 3 * 86_400;
         let months = weeks
             .iter()
-            .map(|&w| chrono::DateTime::from_timestamp(w, 0).map_or(0, |d| d.month0() as usize))
+            .map(|&w| {
+                chrono::DateTime::from_timestamp(w + THREE_DAYS, 0)
+                    .map_or(0, |d| d.month0() as usize)
+            })
             .collect();
         (months, 12)
     } else {
@@ -207,10 +290,37 @@ pub async fn plan_budget(
             outcome: s.outcome.clone(),
         })
         .collect();
-    let fit = match fit_response(&model_series, channels.len(), &season_of, seasons, 4) {
+    Ok(Ok(ResponseInputs {
+        weeks,
+        channels,
+        series,
+        model_series,
+        season_of,
+        seasons,
+    }))
+}
+
+/// Fits the response curves and splits the budget. The inner `Err` is what is wrong with the
+/// data or the settings (too little history, bounds that cannot hold the total), for the user
+/// to fix; the outer one a failure reading the data.
+pub async fn plan_budget(
+    dataset: &Dataset,
+    settings: &BudgetSettings,
+) -> Result<std::result::Result<BudgetPlan, String>> {
+    let inputs = match response_inputs(dataset, settings.objective.outcome()).await? {
+        Ok(inputs) => inputs,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let fit = match fit_response(&inputs.data(), &Priors::default()) {
         Ok(fit) => fit,
         Err(e) => return Ok(Err(e.to_string())),
     };
+    let ResponseInputs {
+        weeks,
+        channels,
+        series,
+        ..
+    } = inputs;
 
     let recent = settings.recent_weeks.clamp(1, weeks.len());
     let start = weeks.len() - recent;
@@ -240,6 +350,26 @@ pub async fn plan_budget(
                 .collect()
         })
         .collect();
+    // With the CLV objective each channel's customers count for their mean value: the curves
+    // (and the points) are the customer curves scaled by it. A channel without a value (no
+    // customer names it as their acquisition channel) brought no customers to value.
+    let (value, value_source): (Vec<f64>, Option<&'static str>) = match settings.objective {
+        Objective::Clv => {
+            let (by_channel, source) = match &settings.customer_value {
+                Some(given) => given.clone(),
+                None => {
+                    crate::customer_value_by_channel(dataset, &crate::AnalyzeOptions::default())
+                        .await?
+                }
+            };
+            let value = channels
+                .iter()
+                .map(|c| by_channel.get(c).copied().unwrap_or(0.0))
+                .collect();
+            (value, Some(source))
+        }
+        _ => (vec![1.0; channels.len()], None),
+    };
     let build = |ceiling: &[f64],
                  half_saturation: &[f64],
                  shape: &[f64],
@@ -257,7 +387,7 @@ pub async fn plan_budget(
                 ChannelCurve {
                     parts: own
                         .iter()
-                        .map(|&(i, share)| (hill, ceiling[i], share))
+                        .map(|&(i, share)| (hill, ceiling[i] * value[c], share))
                         .collect(),
                     season,
                 }
@@ -377,7 +507,7 @@ pub async fn plan_budget(
                 .map(|t| {
                     (
                         own.iter().map(|s| s.spend[t]).sum(),
-                        own.iter().map(|s| s.outcome[t]).sum(),
+                        own.iter().map(|s| s.outcome[t]).sum::<f64>() * value[c],
                     )
                 })
                 .collect();
@@ -396,6 +526,7 @@ pub async fn plan_budget(
                 proposed_outcome: curves[c].value(plan.spend[c]),
                 marginal: plan.marginal[c],
                 reliable: reliable[c],
+                customer_value: value_source.map(|_| value[c]),
                 points,
                 curve,
             }
@@ -403,6 +534,7 @@ pub async fn plan_budget(
         .collect();
     Ok(Ok(BudgetPlan {
         objective: settings.objective,
+        value_source,
         weeks: weeks.len(),
         total,
         expected_outcome: plan.outcome,

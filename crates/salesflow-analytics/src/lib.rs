@@ -71,7 +71,7 @@ pub struct AnalyzeOptions {
     pub budget: bool,
     /// What the budget plan maximises; None: attributed revenue when `marketing_spend` has
     /// it, else leads, else new customers.
-    pub budget_objective: Option<salesflow_engine::spend::Outcome>,
+    pub budget_objective: Option<budget::Objective>,
     /// `[budget.bounds.<channel>]`: weekly spend limits for the budget plan.
     pub budget_bounds: BTreeMap<String, salesflow_core::SpendBound>,
     /// How to train and score the churn models.
@@ -333,7 +333,7 @@ pub async fn analyze(
             reason: "no experiments table (experiment, variant, customer_id, converted)".into(),
         });
     }
-    let budget = budget_plan(dataset, options, &mut skipped).await?;
+    let budget = budget_plan(dataset, options, acquisition.as_ref(), &mut skipped).await?;
     let currencies = currencies(dataset).await?;
     step("experiments and period");
 
@@ -412,9 +412,10 @@ async fn sales_forecast(
 async fn budget_plan(
     dataset: &Dataset,
     options: &AnalyzeOptions,
+    acquisition: Option<&Acquisition>,
     skipped: &mut Vec<Skipped>,
 ) -> Result<Option<budget::BudgetPlan>> {
-    use salesflow_engine::spend::Outcome;
+    use budget::Objective;
     if !options.budget {
         skipped.push(Skipped {
             section: "budget",
@@ -433,14 +434,14 @@ async fn budget_plan(
     let objective = if let Some(objective) = options.budget_objective {
         objective
     } else if spend.has_values("attributed_revenue") {
-        Outcome::Revenue
+        Objective::Revenue
     } else if spend.has_values("leads") {
-        Outcome::Leads
+        Objective::Leads
     } else if dataset
         .table(TableKind::Customers)
         .is_some_and(|t| t.has_values("acquisition_channel"))
     {
-        Outcome::Customers
+        Objective::Customers
     } else {
         skipped.push(Skipped {
             section: "budget",
@@ -450,6 +451,8 @@ async fn budget_plan(
     };
     let settings = budget::BudgetSettings {
         objective,
+        // The values the acquisition section computed, so the CLV models run once.
+        customer_value: acquisition.map(|a| (a.clv_per_customer.clone(), a.clv_source)),
         bounds: options.budget_bounds.clone(),
         ..budget::BudgetSettings::default()
     };
@@ -545,6 +548,40 @@ pub(crate) fn first_purchase_day(summary: &Summary) -> Result<NaiveDate> {
         .date_naive())
 }
 
+/// Mean value of each acquisition channel's customers, and where it comes from: `model` (revenue
+/// to date plus the discounted CLV the models predict over the horizon) or, when the CLV models
+/// cannot be fitted, `historical` (revenue per customer so far). What `salesflow budget
+/// --objective clv` weighs each channel's new customers by.
+pub async fn customer_value_by_channel(
+    dataset: &Dataset,
+    options: &AnalyzeOptions,
+) -> Result<(BTreeMap<String, f64>, &'static str)> {
+    let summary = summary_with_facts(dataset).await?;
+    let features = customer_features::register(dataset, &summary).await?;
+    let customers = lifetime::customers(&summary.batches)?;
+    let clv = clv::fit_and_predict(&customers, options).ok();
+    let channels = channel_economics(dataset).await?;
+    value_by_channel(&features, clv.as_ref(), &channels)
+}
+
+/// [`customer_value_by_channel`] from the pieces `analyze` has at hand.
+fn value_by_channel(
+    features: &[datafusion::arrow::record_batch::RecordBatch],
+    clv: Option<&ClvResult>,
+    channels: &[ChannelEconomics],
+) -> Result<(BTreeMap<String, f64>, &'static str)> {
+    Ok(match clv {
+        Some(result) => (clv::mean_by_channel(features, result)?, "model"),
+        None => (
+            channels
+                .iter()
+                .filter_map(|c| Some((c.channel.clone(), c.revenue_per_customer()?)))
+                .collect(),
+            "historical",
+        ),
+    })
+}
+
 /// Channel economics, with each channel's mean CLV per new customer.
 async fn acquisition(
     dataset: &Dataset,
@@ -566,22 +603,7 @@ async fn acquisition(
         return Ok(None);
     }
     let channels = channel_economics(dataset).await?;
-    let mut clv_per_customer = BTreeMap::new();
-    let clv_source = match clv {
-        Some(result) => {
-            let per_channel = clv::mean_by_channel(features, result)?;
-            clv_per_customer.extend(per_channel);
-            "model"
-        }
-        None => {
-            for channel in &channels {
-                if let Some(v) = channel.revenue_per_customer() {
-                    clv_per_customer.insert(channel.channel.clone(), v);
-                }
-            }
-            "historical"
-        }
-    };
+    let (clv_per_customer, clv_source) = value_by_channel(features, clv, &channels)?;
     Ok(Some(Acquisition {
         channels,
         clv_per_customer,

@@ -151,6 +151,9 @@ const CUSTOMERS: &[ColumnSpec] = &[
     opt("country", Text, &[]),
     opt("industry", Text, &[]),
     opt("acquisition_channel", Text, &["channel", "source"]),
+    // Matches `marketing_spend.segment`: spend aimed at a segment is measured against the
+    // customers it won there.
+    opt("segment", Text, &["customer_segment", "market_segment"]),
 ];
 
 const DEALS: &[ColumnSpec] = &[

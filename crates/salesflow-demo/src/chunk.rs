@@ -19,7 +19,7 @@ use crate::calendar::{
     Calendar, DAY, END, LAST, START, WEEKS, add_months, dollars, micros, to_cents,
 };
 use crate::catalog::{Catalog, Line};
-use crate::marketing::{ATTRIBUTION_DAYS, PAID_CELLS, Plan, cell_channel};
+use crate::marketing::{ATTRIBUTION_DAYS, PAID_CELLS, Plan, SEGMENTS, cell_channel};
 use crate::names;
 use crate::params::*;
 use crate::rng::{DemoRng, pick_by, pick_cdf, pick_pair, pick_weighted, stream};
@@ -243,6 +243,7 @@ struct Gen<'a> {
     c_country: Vec<&'static str>,
     c_industry: Vec<&'static str>,
     c_channel: Vec<&'static str>,
+    c_segment: Vec<&'static str>,
     c_age: Vec<i64>,
     c_gender: Vec<&'static str>,
     c_satisfaction: Vec<f64>,
@@ -323,6 +324,7 @@ pub(crate) fn generate_chunk(ctx: &Ctx<'_>, k: u64) -> ChunkOut {
         c_country: Vec::new(),
         c_industry: Vec::new(),
         c_channel: Vec::new(),
+        c_segment: Vec::new(),
         c_age: Vec::new(),
         c_gender: Vec::new(),
         c_satisfaction: Vec::new(),
@@ -429,7 +431,7 @@ impl Gen<'_> {
         if !ctx.full {
             return;
         }
-        self.attributes(id, index, created, channel, dropout);
+        self.attributes(id, index, created, (channel, segment), dropout);
         let subscription = self.subscription(id, created);
         self.deals(id, created, segment);
         self.events(id, created, subscription);
@@ -555,7 +557,7 @@ impl Gen<'_> {
         id: &str,
         index: u64,
         created: i64,
-        channel: &'static str,
+        (channel, segment): (&'static str, usize),
         dropout: f64,
     ) {
         let r = &mut self.r_customers;
@@ -593,6 +595,7 @@ impl Gen<'_> {
         self.c_country.push(country.0);
         self.c_industry.push(industry);
         self.c_channel.push(channel);
+        self.c_segment.push(SEGMENTS[segment]);
         self.c_age.push(age);
         self.c_gender.push(gender);
         self.c_satisfaction.push(satisfaction);
@@ -871,6 +874,7 @@ impl Gen<'_> {
                     str_array(self.c_country),
                     str_array(self.c_industry),
                     str_array(self.c_channel),
+                    str_array(self.c_segment),
                     Arc::new(Int64Array::from(self.c_age)),
                     str_array(self.c_gender),
                     Arc::new(Float64Array::from(self.c_satisfaction)),

@@ -110,7 +110,8 @@
 //! industry (11), `age ~ round(N(38, 11))` clipped to 18..80, and
 //! `satisfaction = clip(4.3 - 2.5 p + N(0, 0.55), 1, 5)` rounded to 0.1 — so
 //! loyal customers (low dropout probability `p`) are genuinely more satisfied.
-//! `acquisition_channel` is the customer's cell channel (or `organic`).
+//! `acquisition_channel` is the customer's cell channel (or `organic`), `segment`
+//! its cell segment (`smb` or `mid_market`).
 //!
 //! **Deals.** A new-business deal for 5.5 % of smb and 17 % of mid-market
 //! customers (opened 0-few days after sign-up) and an expansion deal for 1.2 %

@@ -54,3 +54,13 @@ pub const STAGE_MEDIAN_DAYS: [f64; 4] = [3.0, 6.0, 9.0, 12.0];
 pub const STAGE_SIGMA: f64 = 0.7;
 /// Probability that a deal skips one intermediate stage (needs_analysis or demo).
 pub const STAGE_SKIP_PROB: f64 = 0.05;
+
+/// The planted response of each paid channel: `(channel, half-saturation K in weekly spend
+/// per segment at 20,000 customers, Hill shape h)`. New customers of a (channel, segment) cell
+/// in a week are proportional to `x^h / (K^h + x^h)` of that cell's spend `x` (no carry-over).
+pub fn planted_response_curves() -> Vec<(&'static str, f64, f64)> {
+    crate::marketing::CHANNELS
+        .iter()
+        .map(|c| (c.name, c.half_saturation, c.shape))
+        .collect()
+}

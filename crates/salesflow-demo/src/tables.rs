@@ -91,6 +91,7 @@ impl Table {
                 f("country", Utf8, false),
                 f("industry", Utf8, false),
                 f("acquisition_channel", Utf8, false),
+                f("segment", Utf8, false),
                 f("age", Int64, false),
                 f("gender", Utf8, false),
                 f("satisfaction", Float64, false),

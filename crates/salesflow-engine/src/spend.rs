@@ -13,7 +13,8 @@ use crate::error::{EngineError, Location, Result};
 /// What a channel's spend is measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// New customers by `customers.acquisition_channel` and sign-up week (per channel).
+    /// New customers by `customers.acquisition_channel` and sign-up week (per channel, and per
+    /// segment when both `customers` and `marketing_spend` have a `segment`).
     Customers,
     /// `marketing_spend.leads`.
     Leads,
@@ -62,7 +63,13 @@ pub async fn weekly_spend(
             )),
         }
     };
-    let by_segment = outcome != Outcome::Customers && table.has_values("segment");
+    // New customers are split by segment only when the customers table says whose segment
+    // each is: then spend aimed at a segment meets the customers won there.
+    let by_segment = table.has_values("segment")
+        && (outcome != Outcome::Customers
+            || dataset
+                .table(TableKind::Customers)
+                .is_some_and(|t| t.has_values("segment")));
     let segment = if by_segment {
         "COALESCE(segment, '')"
     } else {
@@ -126,17 +133,19 @@ pub async fn weekly_spend(
     }
     if outcome == Outcome::Customers {
         let query = format!(
-            "SELECT {w} AS week, acquisition_channel, CAST(COUNT(*) AS DOUBLE) FROM customers \
-             WHERE acquisition_channel IS NOT NULL AND created_at IS NOT NULL GROUP BY 1, 2",
+            "SELECT {w} AS week, acquisition_channel, {segment} AS segment, CAST(COUNT(*) AS DOUBLE) FROM customers \
+             WHERE acquisition_channel IS NOT NULL AND created_at IS NOT NULL GROUP BY 1, 2, 3",
             w = week.replace("{col}", "created_at")
         );
         for batch in dataset.sql(&query).await? {
             let weeks = batch.column(0).as_primitive::<Int64Type>();
             let channels = text(batch.column(1))?;
-            let count = batch.column(2).as_primitive::<Float64Type>();
+            let segments = text(batch.column(2))?;
+            let count = batch.column(3).as_primitive::<Float64Type>();
             for r in 0..batch.num_rows() {
-                // Only channels with spend get a curve.
-                if let Some(cell) = cells.get_mut(&(channels.value(r).to_owned(), String::new())) {
+                // Only (channel, segment) cells with spend get a curve.
+                let key = (channels.value(r).to_owned(), segments.value(r).to_owned());
+                if let Some(cell) = cells.get_mut(&key) {
                     cell.entry(weeks.value(r)).or_default().1 += count.value(r);
                 }
             }

@@ -141,7 +141,9 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         clv_months: args.clv_months,
         monthly_discount_rate: args.discount_rate,
         budget: args.budget,
-        budget_objective: args.budget_objective.map(super::budget::Objective::outcome),
+        budget_objective: args
+            .budget_objective
+            .map(super::budget::Objective::objective),
         budget_bounds: config.budget_bounds().clone(),
         forecast_months: args.forecast_months,
         churn: salesflow_analytics::predict::ChurnOptions {

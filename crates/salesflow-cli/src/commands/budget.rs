@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use salesflow_analytics::budget::{BudgetPlan, BudgetSettings, objective_name, plan_budget};
-use salesflow_engine::spend::Outcome;
+use salesflow_analytics::budget::{self, BudgetPlan, BudgetSettings, plan_budget};
 
 use super::Global;
 use crate::input::{ReadFlags, UsageError, load_config};
@@ -14,21 +13,26 @@ use crate::progress::Bars;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Objective {
-    /// New customers (customers.acquisition_channel by sign-up week).
+    /// New customers (customers.acquisition_channel by sign-up week, and by segment when
+    /// customers and marketing_spend both have one).
     Customers,
     /// Leads (marketing_spend.leads).
     Leads,
     /// Attributed revenue (marketing_spend.attributed_revenue).
     Revenue,
+    /// New customers weighted by the value of their channel's customers (revenue to date plus
+    /// the CLV the models predict for the next 12 months, from the orders).
+    Clv,
 }
 
 impl Objective {
-    /// The engine's outcome for this objective.
-    pub fn outcome(self) -> Outcome {
+    /// The analytics objective.
+    pub fn objective(self) -> budget::Objective {
         match self {
-            Objective::Customers => Outcome::Customers,
-            Objective::Leads => Outcome::Leads,
-            Objective::Revenue => Outcome::Revenue,
+            Objective::Customers => budget::Objective::Customers,
+            Objective::Leads => budget::Objective::Leads,
+            Objective::Revenue => budget::Objective::Revenue,
+            Objective::Clv => budget::Objective::Clv,
         }
     }
 }
@@ -80,7 +84,8 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let bars = Bars::new(global.quiet || args.json);
     let dataset = args.read.load_dir(&args.data, &config, &bars)?;
     let settings = BudgetSettings {
-        objective: args.objective.outcome(),
+        objective: args.objective.objective(),
+        customer_value: None,
         total: Some(args.total),
         recent_weeks: args.recent_weeks,
         min_ratio: args.min_ratio,
@@ -118,7 +123,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
 }
 
 fn print_plan(plan: &BudgetPlan) -> Result<()> {
-    let unit = objective_name(plan.objective);
+    let unit = plan.objective.unit();
     let mut text = format!(
         "response curves from {} weeks of spend ({unit} per week; dispersion {:.2}{})\n",
         plan.weeks,
@@ -130,23 +135,19 @@ fn print_plan(plan: &BudgetPlan) -> Result<()> {
         }
     );
     text.push_str(&format!(
-        "  {:<12} {:>18} {:>12} {:>11} {:>11} {:>11} {:>12}\n",
-        "channel", "half-saturation K", "shape", "now /week", "proposed", "bounds", "marginal"
+        "  {:<12} {:>8} {:>17} {:>12} {:>11} {:>11} {:>13} {:>12}\n",
+        "channel", "K", "(95 % interval)", "shape", "now /week", "proposed", "bounds", "marginal"
     ));
     for c in &plan.channels {
         let f = c.fit;
-        let se = |x: f64| {
-            if x.is_finite() {
-                format!("±{x:.0}")
-            } else {
-                "±?".into()
-            }
-        };
+        // The profile-likelihood interval; a side the data leave open reads "?".
+        let end = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0}"));
+        let (lo, hi) = f.half_saturation_interval;
         text.push_str(&format!(
-            "  {:<12} {:>9.0} {:>8} {:>5.2} ±{:<5.2} {:>11.2} {:>11.2} {:>5.0}-{:<5.0} {:>12.5}\n",
+            "  {:<12} {:>8.0} {:>17} {:>5.2} ±{:<5.2} {:>11.2} {:>11.2} {:>6.0}-{:<6.0} {:>12.5}\n",
             c.channel,
             f.half_saturation,
-            se(f.half_saturation_se),
+            format!("({}-{})", end(lo), end(hi)),
             f.shape,
             f.shape_se,
             c.current,
@@ -154,6 +155,22 @@ fn print_plan(plan: &BudgetPlan) -> Result<()> {
             c.bounds.0,
             c.bounds.1,
             c.marginal
+        ));
+    }
+    if let Some(source) = plan.value_source {
+        let values: Vec<String> = plan
+            .channels
+            .iter()
+            .map(|c| format!("{} {:.2}", c.channel, c.customer_value.unwrap_or(0.0)))
+            .collect();
+        text.push_str(&format!(
+            "\nvalue of a new customer ({}): {}\n",
+            if source == "model" {
+                "revenue to date plus the 12-month CLV the models predict, mean per channel"
+            } else {
+                "revenue per customer so far; the CLV models could not be fitted"
+            },
+            values.join(", ")
         ));
     }
     let current_total: f64 = plan.channels.iter().map(|c| c.current).sum();

@@ -195,7 +195,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         // The demo's planted channel saturation is on leads.
         &salesflow_analytics::AnalyzeOptions {
             budget: true,
-            budget_objective: Some(salesflow_engine::spend::Outcome::Leads),
+            budget_objective: Some(salesflow_analytics::budget::Objective::Leads),
             ..salesflow_analytics::AnalyzeOptions::default()
         },
         &report_dir,

@@ -11,7 +11,7 @@
 
 use super::curves::{Curve, Hill, adstock, adstock_weights};
 use crate::ModelError;
-use crate::clv::optim::{Objective, bfgs, cholesky, hessian, parallel_gradient, spd_inverse};
+use crate::clv::optim::{Objective, bfgs, cholesky, hessian, spd_inverse};
 use crate::rng::SplitMix64;
 
 /// One series of spend and outcome per period.
@@ -25,13 +25,45 @@ pub struct Series {
     pub outcome: Vec<f64>,
 }
 
+/// What a response fit reads: the series, how many channel curves they follow, each period's
+/// season (`0..seasons`), and the adstock length (1: no carry-over).
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseData<'a> {
+    /// One per (channel, segment); every series has one value per period.
+    pub series: &'a [Series],
+    /// Number of channel curves.
+    pub channels: usize,
+    /// Season of each period.
+    pub season_of: &'a [usize],
+    /// Number of seasons.
+    pub seasons: usize,
+    /// Periods over which spend acts (adstock length).
+    pub max_lag: usize,
+}
+
+/// A curve to test the fit against: channel `channel` with half-saturation K and shape h.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldCurve {
+    /// The channel (0-based).
+    pub channel: usize,
+    /// Its half-saturation K.
+    pub half_saturation: f64,
+    /// Its Hill shape h (within 0.2..10).
+    pub shape: f64,
+}
+
 /// A fitted channel curve with standard errors.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChannelFit {
     /// Spend per period at half the ceiling (K).
     pub half_saturation: f64,
-    /// Its standard error.
+    /// Its standard error (Wald, from the Hessian: with weak data the likelihood is far from
+    /// quadratic in K and this understates the uncertainty; see the interval).
     pub half_saturation_se: f64,
+    /// 95 % profile-likelihood interval of K: the values at which the fit, re-optimised over
+    /// every other parameter, is worse by χ²₁(0.95)/2 in log-likelihood. `None` on a side the
+    /// data do not close within a factor of 100 of the estimate.
+    pub half_saturation_interval: (Option<f64>, Option<f64>),
     /// Hill shape h.
     pub shape: f64,
     /// Its standard error.
@@ -40,6 +72,82 @@ pub struct ChannelFit {
     pub carryover: f64,
     /// Its standard error.
     pub carryover_se: f64,
+}
+
+/// Weakly informative priors on each channel's curve, as pymc-marketing and Robyn put on
+/// theirs: two years of weekly spend that moves ±30 % around its level cannot tell a curve
+/// that saturates at ten times the spend seen from a straight line, and without them such a
+/// channel's half-saturation runs off to infinity with a singular Hessian (which then leaves
+/// every channel without a standard error). Where the data speak they dominate; where they are
+/// silent the estimate stays at a plausible value with a wide interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Priors {
+    /// Standard deviation of `ln(K / median positive spend)` (normal, centred at 0); `None`:
+    /// flat.
+    pub half_saturation_log_sd: Option<f64>,
+    /// Standard deviation of `ln h` (normal, centred at h = 1, the plain concave curve).
+    pub shape_log_sd: Option<f64>,
+    /// Beta(a, b) density on the carry-over α (as a penalty on α, so that with a <= 1 the
+    /// estimate may reach 0).
+    pub carryover_beta: Option<(f64, f64)>,
+}
+
+impl Default for Priors {
+    /// K within 1/20 to 20 times the median spend and h within 0.37 to 2.7 with 95 %
+    /// probability (Robyn bounds h to 0.5..3); pymc-marketing's Beta(1, 3) on the carry-over.
+    fn default() -> Self {
+        Priors {
+            half_saturation_log_sd: Some(1.5),
+            shape_log_sd: Some(0.5),
+            carryover_beta: Some((1.0, 3.0)),
+        }
+    }
+}
+
+impl Priors {
+    /// No priors: the plain maximum-likelihood fit.
+    pub fn flat() -> Self {
+        Priors {
+            half_saturation_log_sd: None,
+            shape_log_sd: None,
+            carryover_beta: None,
+        }
+    }
+
+    /// Negative log prior density of channel parameters `(x_K, z_h, z_α)` on the fitting scale
+    /// (the carry-over's with the logit's Jacobian), and its gradient added into `g`.
+    fn penalty(&self, p: [f64; 3], g: &mut [f64]) -> f64 {
+        let [log_k, z_h, z_alpha] = p;
+        let mut value = 0.0;
+        if let Some(sd) = self.half_saturation_log_sd {
+            value += 0.5 * (log_k / sd).powi(2);
+            g[0] += log_k / (sd * sd);
+        }
+        if let Some(sd) = self.shape_log_sd {
+            let h = shape_of(z_h);
+            value += 0.5 * (h.ln() / sd).powi(2);
+            g[1] += h.ln() / (sd * sd) / h * shape_slope(z_h);
+        }
+        if let Some((a, b)) = self.carryover_beta {
+            // The Beta density of α itself, without the Jacobian of the logit: with it, the
+            // density on the logit scale vanishes at α = 0 and pushes every carry-over to
+            // about 1/4 even when the data say none, which smooths the spend and makes the
+            // fitted curves steeper than they are.
+            let alpha = 1.0 / (1.0 + (-z_alpha).exp());
+            value -= (a - 1.0) * ln_sigmoid(z_alpha) + (b - 1.0) * ln_sigmoid(-z_alpha);
+            g[2] += (b - 1.0) * alpha - (a - 1.0) * (1.0 - alpha);
+        }
+        value
+    }
+}
+
+/// ln(1 / (1 + e^−z)) without overflow.
+fn ln_sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        -(-z).exp().ln_1p()
+    } else {
+        z - z.exp().ln_1p()
+    }
 }
 
 /// Everything fitted.
@@ -62,6 +170,11 @@ pub struct ResponseFit {
     /// For drawing plausible curves: the fitted parameter vector, the indices the data pin
     /// down, and the Cholesky factor of their (dispersion-scaled) covariance.
     sampling: Option<Sampling>,
+    /// The optimum on the fitting scale, the data weight it was found with, and the
+    /// objective there: what [`likelihood_ratio`] starts from and compares with.
+    optimum: Vec<f64>,
+    data_weight: f64,
+    objective: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +260,10 @@ struct Problem<'a> {
     max_lag: usize,
     scale: Vec<f64>,
     total: f64,
+    priors: Priors,
+    /// Weight of the data against the priors: 1 / dispersion, so that over-dispersed data
+    /// count for what they are worth (the quasi-likelihood).
+    data_weight: f64,
 }
 
 /// Parameter layout: [ln b_s, ln β_s for each series] [ln K_c, ln h_c, logit α_c for each
@@ -181,6 +298,31 @@ impl Problem<'_> {
         )
     }
 
+    /// The priors' negative log density over all channels, gradient added into `g`.
+    fn prior_penalty(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let o = 2 * self.series.len();
+        (0..self.channels)
+            .map(|c| {
+                let at = o + 3 * c;
+                self.priors
+                    .penalty([x[at], x[at + 1], x[at + 2]], &mut g[at..at + 3])
+            })
+            .sum()
+    }
+
+    /// Pearson dispersion of the outcomes around their means at `x`.
+    fn dispersion(&self, x: &[f64]) -> f64 {
+        let mut pearson = 0.0;
+        let mut n = 0.0;
+        for (s, mu) in self.series.iter().zip(self.means(x)) {
+            for (&y, &m) in s.outcome.iter().zip(&mu) {
+                pearson += (y - m).powi(2) / m;
+                n += 1.0;
+            }
+        }
+        (pearson / (n - x.len() as f64).max(1.0)).max(1e-12)
+    }
+
     fn means(&self, x: &[f64]) -> Vec<Vec<f64>> {
         let (series, channels, season) = self.unpack(x);
         self.series
@@ -205,13 +347,78 @@ impl Problem<'_> {
 }
 
 impl Objective for Problem<'_> {
-    /// About fifty parameters and a single-core evaluation: the finite differences are spread
-    /// over the cores.
-    fn value_grad(&self, x: &[f64], g: &mut [f64], central: bool) -> f64 {
-        parallel_gradient(self, x, g, central)
+    /// Value and exact gradient in one pass over the periods (the chain rule through the
+    /// season, the Hill curve and the adstock weights): one evaluation instead of the 2k + 1
+    /// of central differences with about fifty parameters.
+    fn value_grad(&self, x: &[f64], g: &mut [f64], _central: bool) -> f64 {
+        g.fill(0.0);
+        let (series, channels, season) = self.unpack(x);
+        let n = self.series.len();
+        let season_at = 2 * n + 3 * self.channels;
+        let mut sum = 0.0;
+        for (s_index, (s, &(b, beta))) in self.series.iter().zip(&series).enumerate() {
+            let c = s.channel;
+            let (k, h, alpha) = channels[c];
+            let weights = adstock_weights(alpha, self.max_lag);
+            let weight_slopes = adstock_weight_slopes(alpha, self.max_lag);
+            let carried = adstock(&s.spend, &weights);
+            let carried_slope = adstock(&s.spend, &weight_slopes);
+            let o = 2 * n + 3 * c;
+            let (mut by_b, mut by_beta, mut by_k, mut by_h, mut by_alpha) =
+                (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (t, (&a, &y)) in carried.iter().zip(&s.outcome).enumerate() {
+                let m = self.season_of[t];
+                let d = season[m];
+                // H = r / (1 + r), 1 - H = 1 / (1 + r): no cancellation near saturation.
+                let (hill, hill_rest, log_ratio) = if a > 0.0 {
+                    let log_ratio = (a / k).ln();
+                    let r = (h * log_ratio).exp();
+                    (r / (1.0 + r), 1.0 / (1.0 + r), log_ratio)
+                } else {
+                    (0.0, 1.0, 0.0)
+                };
+                let mu = d * (b + beta * hill);
+                if !(mu > 0.0 && mu.is_finite()) {
+                    g.fill(0.0);
+                    return f64::INFINITY;
+                }
+                sum += mu - y * mu.ln();
+                // d objective / d mu, then mu's derivatives.
+                let by_mu = 1.0 - y / mu;
+                by_b += by_mu * d * b;
+                by_beta += by_mu * d * beta * hill;
+                let spread = by_mu * d * beta * hill * hill_rest;
+                by_k -= spread * h;
+                by_h += spread * log_ratio;
+                if a > 0.0 {
+                    by_alpha += spread * h / a * carried_slope[t];
+                }
+                if m > 0 {
+                    g[season_at + m - 1] += by_mu * mu;
+                }
+            }
+            g[2 * s_index] += by_b;
+            g[2 * s_index + 1] += by_beta;
+            g[o] += by_k;
+            g[o + 1] += by_h * shape_slope(x[o + 1]);
+            g[o + 2] += by_alpha * alpha * (1.0 - alpha);
+        }
+        for gi in g.iter_mut() {
+            *gi *= self.data_weight;
+        }
+        let prior = self.prior_penalty(x, g);
+        for gi in g.iter_mut() {
+            *gi /= self.total;
+        }
+        (self.data_weight * sum + prior) / self.total
     }
 
-    /// Mean Poisson negative log-likelihood (without the constant), per unit of outcome.
+    fn analytic_gradient(&self) -> bool {
+        true
+    }
+
+    /// Poisson negative log-likelihood (without the constant) weighted by `data_weight`, plus
+    /// the priors' negative log density, per unit of outcome.
     fn value(&self, x: &[f64]) -> f64 {
         let mut sum = 0.0;
         for (s, mu) in self.series.iter().zip(self.means(x)) {
@@ -222,83 +429,321 @@ impl Objective for Problem<'_> {
                 sum += m - y * m.ln();
             }
         }
-        sum / self.total
+        let mut unused = vec![0.0; x.len()];
+        (self.data_weight * sum + self.prior_penalty(x, &mut unused)) / self.total
     }
+}
+
+/// d w_k / dα of [`adstock_weights`]: with `w_k = α^k / S`, `S = Σ_j α^j`,
+/// `w_k' = (k α^(k−1) − w_k S') / S` where `S' = Σ_j j α^(j−1)`.
+fn adstock_weight_slopes(alpha: f64, max_lag: usize) -> Vec<f64> {
+    let power_slope = |k: usize| {
+        if k == 0 {
+            0.0
+        } else {
+            k as f64 * alpha.powi(k as i32 - 1)
+        }
+    };
+    let total: f64 = (0..max_lag).map(|k| alpha.powi(k as i32)).sum();
+    let total_slope: f64 = (0..max_lag).map(power_slope).sum();
+    (0..max_lag)
+        .map(|k| (power_slope(k) - alpha.powi(k as i32) / total * total_slope) / total)
+        .collect()
+}
+
+impl<'a> Problem<'a> {
+    /// Checks the data and sets up the objective (data weight 1).
+    fn new(data: &ResponseData<'a>, priors: &Priors) -> Result<Problem<'a>, ModelError> {
+        let ResponseData {
+            series,
+            channels,
+            season_of,
+            seasons,
+            max_lag,
+        } = *data;
+        let periods = season_of.len();
+        let bad = |name, value: f64, hint| Err(ModelError::InvalidParameter { name, value, hint });
+        if series.is_empty() || channels == 0 {
+            return Err(ModelError::EmptyInput {
+                what: "marketing spend",
+            });
+        }
+        if max_lag == 0 || seasons == 0 || season_of.iter().any(|&m| m >= seasons) {
+            return bad(
+                "seasons",
+                seasons as f64,
+                "every period needs a season below `seasons`, and max_lag >= 1",
+            );
+        }
+        for (i, s) in series.iter().enumerate() {
+            if s.channel >= channels || s.spend.len() != periods || s.outcome.len() != periods {
+                return bad(
+                    "series",
+                    i as f64,
+                    "each series needs a valid channel and one spend and outcome per period",
+                );
+            }
+            if let Some((row, &value)) = s
+                .spend
+                .iter()
+                .chain(&s.outcome)
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(ModelError::InvalidInput {
+                    row: row % periods,
+                    field: "spend/outcome",
+                    value,
+                    hint: "spend and outcome must be finite numbers >= 0",
+                });
+            }
+        }
+        let total: f64 = series.iter().flat_map(|s| &s.outcome).sum();
+        if total <= 0.0 {
+            return Err(ModelError::EmptyInput {
+                what: "outcomes (all zero)",
+            });
+        }
+        // Spend is measured relative to each channel's median positive spend, so K starts at 1.
+        let scale: Vec<f64> = (0..channels)
+            .map(|c| {
+                let mut positive: Vec<f64> = series
+                    .iter()
+                    .filter(|s| s.channel == c)
+                    .flat_map(|s| s.spend.iter().copied().filter(|&v| v > 0.0))
+                    .collect();
+                positive.sort_by(f64::total_cmp);
+                positive.get(positive.len() / 2).copied().unwrap_or(1.0)
+            })
+            .collect();
+        Ok(Problem {
+            series,
+            channels,
+            season_of,
+            seasons,
+            max_lag,
+            scale,
+            total,
+            priors: *priors,
+            data_weight: 1.0,
+        })
+    }
+}
+
+/// `problem` with some parameters held at values (`fixed`, sorted by index); the others are
+/// the variables.
+struct Held<'a> {
+    problem: &'a Problem<'a>,
+    fixed: Vec<(usize, f64)>,
+}
+
+impl Held<'_> {
+    fn expand(&self, free: &[f64]) -> Vec<f64> {
+        let mut x = Vec::with_capacity(free.len() + self.fixed.len());
+        let mut rest = free.iter();
+        let mut fixed = self.fixed.iter().peekable();
+        while x.len() < free.len() + self.fixed.len() {
+            match fixed.peek() {
+                Some(&&(i, v)) if i == x.len() => {
+                    x.push(v);
+                    fixed.next();
+                }
+                _ => x.push(rest.next().copied().unwrap_or_default()),
+            }
+        }
+        x
+    }
+
+    /// The variables of a full parameter vector.
+    fn free_part(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .enumerate()
+            .filter(|(i, _)| !self.fixed.iter().any(|f| f.0 == *i))
+            .map(|(_, &v)| v)
+            .collect()
+    }
+}
+
+impl Objective for Held<'_> {
+    fn value(&self, free: &[f64]) -> f64 {
+        self.problem.value(&self.expand(free))
+    }
+    fn value_grad(&self, free: &[f64], g: &mut [f64], central: bool) -> f64 {
+        let x = self.expand(free);
+        let mut full = vec![0.0; x.len()];
+        let f = self.problem.value_grad(&x, &mut full, central);
+        for (gi, v) in g.iter_mut().zip(self.free_part(&full)) {
+            *gi = v;
+        }
+        f
+    }
+    fn analytic_gradient(&self) -> bool {
+        true
+    }
+}
+
+/// Twice the rise of the fit's (dispersion-weighted, prior-penalised) negative
+/// log-likelihood when the given channel curves are imposed and every other parameter is
+/// re-optimised: the likelihood-ratio statistic of the hypothesis "these are the curves",
+/// χ² with two degrees of freedom per curve when it holds (e.g. 5.99 at 95 % for one curve).
+pub fn likelihood_ratio(
+    data: &ResponseData,
+    priors: &Priors,
+    fit: &ResponseFit,
+    curves: &[HeldCurve],
+) -> Result<f64, ModelError> {
+    let mut problem = Problem::new(data, priors)?;
+    problem.data_weight = fit.data_weight;
+    if fit.optimum.len() != fit_dimension(data) {
+        return Err(ModelError::InvalidParameter {
+            name: "fit",
+            value: fit.optimum.len() as f64,
+            hint: "the fit must come from fit_response on the same data",
+        });
+    }
+    let mut fixed = Vec::new();
+    for curve in curves {
+        let inside = curve.channel < data.channels
+            && curve.half_saturation > 0.0
+            && curve.half_saturation.is_finite()
+            && curve.shape > SHAPE_MIN
+            && curve.shape < SHAPE_MAX;
+        if !inside {
+            return Err(ModelError::InvalidParameter {
+                name: "curve",
+                value: curve.channel as f64,
+                hint: "a known channel, K > 0 and a shape within 0.2..10",
+            });
+        }
+        let o = 2 * data.series.len() + 3 * curve.channel;
+        let s = (curve.shape - SHAPE_MIN) / (SHAPE_MAX - SHAPE_MIN);
+        fixed.push((
+            o,
+            (curve.half_saturation / problem.scale[curve.channel]).ln(),
+        ));
+        fixed.push((o + 1, (s / (1.0 - s)).ln()));
+    }
+    fixed.sort_by_key(|f| f.0);
+    fixed.dedup_by_key(|f| f.0);
+    let held = Held {
+        problem: &problem,
+        fixed,
+    };
+    let start = held.free_part(&fit.optimum);
+    let m = bfgs(&held, &start, None, 3000, 1e-9).ok_or(ModelError::NoFiniteStart {
+        model: "response curves held at the given values",
+    })?;
+    let best = polish(&held, m);
+    Ok((2.0 * (best.f - fit.objective) * problem.total).max(0.0))
+}
+
+/// Length of the parameter vector for `data`.
+fn fit_dimension(data: &ResponseData) -> usize {
+    2 * data.series.len() + 3 * data.channels + data.seasons - 1
+}
+
+/// 95 % profile-likelihood interval of parameter `index` (on the fitting scale) around the
+/// optimum `x` (objective `f_hat`): on each side, the value at which the objective, minimised
+/// over all other parameters, has risen by χ²₁(0.95)/2 in (weighted, penalised) negative
+/// log-likelihood. Found by stepping out with doubling steps, then bisecting; `None` on a side
+/// not closed within `reach`.
+fn profile_interval(
+    problem: &Problem,
+    x: &[f64],
+    f_hat: f64,
+    index: usize,
+    reach: f64,
+) -> (Option<f64>, Option<f64>) {
+    const HALF_CHI2_95: f64 = 3.841_458_820_694_124 / 2.0;
+    let rise = |value: f64, start: &mut Vec<f64>| -> f64 {
+        let held = Held {
+            problem,
+            fixed: vec![(index, value)],
+        };
+        match bfgs(&held, start, None, 1000, 1e-9) {
+            Some(m) => {
+                start.clone_from(&m.x);
+                (m.f - f_hat) * problem.total
+            }
+            None => f64::INFINITY,
+        }
+    };
+    let side = |direction: f64| -> Option<f64> {
+        let mut start: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != index)
+            .map(|(_, &v)| v)
+            .collect();
+        let (mut inside, mut step): (f64, f64) = (0.0, 0.2);
+        let mut outside = loop {
+            let offset = (inside + step).min(reach);
+            if rise(x[index] + direction * offset, &mut start) >= HALF_CHI2_95 {
+                break offset;
+            }
+            if offset >= reach {
+                return None;
+            }
+            inside = offset;
+            step *= 2.0;
+        };
+        for _ in 0..8 {
+            let middle = 0.5 * (inside + outside);
+            if rise(x[index] + direction * middle, &mut start) >= HALF_CHI2_95 {
+                outside = middle;
+            } else {
+                inside = middle;
+            }
+        }
+        Some(x[index] + direction * 0.5 * (inside + outside))
+    };
+    (side(-1.0), side(1.0))
+}
+
+/// The lowest optimum reached from `starts`, polished.
+fn best_of_starts(
+    problem: &Problem,
+    starts: &[Vec<f64>],
+) -> Result<crate::clv::optim::Minimum, ModelError> {
+    let mut best: Option<crate::clv::optim::Minimum> = None;
+    for start in starts {
+        if let Some(m) = bfgs(problem, start, None, 3000, 1e-9)
+            && best.as_ref().is_none_or(|b| m.f < b.f)
+        {
+            best = Some(m);
+        }
+    }
+    let best = best.ok_or(ModelError::NoFiniteStart {
+        model: "response curves",
+    })?;
+    Ok(polish(problem, best))
+}
+
+/// BFGS in this many dimensions can stall in a flat valley: restarted from where it stopped,
+/// up to three times, while that helps.
+fn polish(
+    problem: &impl Objective,
+    mut best: crate::clv::optim::Minimum,
+) -> crate::clv::optim::Minimum {
+    for _ in 0..3 {
+        if best.converged {
+            break;
+        }
+        match bfgs(problem, &best.x.clone(), None, 3000, 1e-9) {
+            Some(next) if next.f <= best.f => best = next,
+            _ => break,
+        }
+    }
+    best
 }
 
 /// Fits the curves. `season_of[t]` is period t's season (`0..seasons`); every series has one
 /// value per period.
-pub fn fit_response(
-    series: &[Series],
-    channels: usize,
-    season_of: &[usize],
-    seasons: usize,
-    max_lag: usize,
-) -> Result<ResponseFit, ModelError> {
-    let periods = season_of.len();
-    let bad = |name, value: f64, hint| Err(ModelError::InvalidParameter { name, value, hint });
-    if series.is_empty() || channels == 0 {
-        return Err(ModelError::EmptyInput {
-            what: "marketing spend",
-        });
-    }
-    if max_lag == 0 || seasons == 0 || season_of.iter().any(|&m| m >= seasons) {
-        return bad(
-            "seasons",
-            seasons as f64,
-            "every period needs a season below `seasons`, and max_lag >= 1",
-        );
-    }
-    for (i, s) in series.iter().enumerate() {
-        if s.channel >= channels || s.spend.len() != periods || s.outcome.len() != periods {
-            return bad(
-                "series",
-                i as f64,
-                "each series needs a valid channel and one spend and outcome per period",
-            );
-        }
-        if let Some((row, &value)) = s
-            .spend
-            .iter()
-            .chain(&s.outcome)
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-        {
-            return Err(ModelError::InvalidInput {
-                row: row % periods,
-                field: "spend/outcome",
-                value,
-                hint: "spend and outcome must be finite numbers >= 0",
-            });
-        }
-    }
-    let total: f64 = series.iter().flat_map(|s| &s.outcome).sum();
-    if total <= 0.0 {
-        return Err(ModelError::EmptyInput {
-            what: "outcomes (all zero)",
-        });
-    }
-    // Spend is measured relative to each channel's median positive spend, so K starts at 1.
-    let scale: Vec<f64> = (0..channels)
-        .map(|c| {
-            let mut positive: Vec<f64> = series
-                .iter()
-                .filter(|s| s.channel == c)
-                .flat_map(|s| s.spend.iter().copied().filter(|&v| v > 0.0))
-                .collect();
-            positive.sort_by(f64::total_cmp);
-            positive.get(positive.len() / 2).copied().unwrap_or(1.0)
-        })
-        .collect();
-    let problem = Problem {
-        series,
-        channels,
-        season_of,
-        seasons,
-        max_lag,
-        scale,
-        total,
-    };
+pub fn fit_response(data: &ResponseData, priors: &Priors) -> Result<ResponseFit, ModelError> {
+    let problem = Problem::new(data, priors)?;
+    let (series, channels, seasons, total) =
+        (data.series, data.channels, data.seasons, problem.total);
+    let periods = data.season_of.len();
     let mut x0 = Vec::new();
     for s in series {
         let mean = (s.outcome.iter().sum::<f64>() / periods as f64).max(1e-3);
@@ -310,64 +755,61 @@ pub fn fit_response(
         (s / (1.0 - s)).ln()
     };
     // Starts: half-saturation at half, one and two times the median spend; the best wins.
-    let mut best: Option<crate::clv::optim::Minimum> = None;
-    for log_k in [-(2f64.ln()), 0.0, 2f64.ln()] {
-        let mut start = x0.clone();
-        for _ in 0..channels {
-            start.extend([log_k, shape_one, -2.0]);
-        }
-        start.extend(std::iter::repeat_n(0.0, seasons - 1));
-        if let Some(m) = bfgs(&problem, &start, None, 3000, 1e-9)
-            && best.as_ref().is_none_or(|b| m.f < b.f)
-        {
-            best = Some(m);
-        }
-    }
-    let mut best = best.ok_or(ModelError::NoFiniteStart {
-        model: "response curves",
-    })?;
-    // BFGS in this many dimensions can stall in a flat valley: restart from where it stopped.
-    for _ in 0..3 {
-        if best.converged {
-            break;
-        }
-        match bfgs(&problem, &best.x.clone(), None, 3000, 1e-9) {
-            Some(next) if next.f <= best.f => best = next,
-            _ => break,
-        }
+    let starts: Vec<Vec<f64>> = [-(2f64.ln()), 0.0, 2f64.ln()]
+        .iter()
+        .map(|&log_k| {
+            let mut start = x0.clone();
+            for _ in 0..channels {
+                start.extend([log_k, shape_one, -2.0]);
+            }
+            start.extend(std::iter::repeat_n(0.0, seasons - 1));
+            start
+        })
+        .collect();
+    let mut best = best_of_starts(&problem, &starts)?;
+    // The data count for 1 / dispersion of a Poisson likelihood (quasi-likelihood). Alone that
+    // only scales the standard errors; against the priors it moves the estimate, so with priors
+    // the fit is repeated with the data weighted. From the same starts, not from the first
+    // optimum: where the data outweighed the priors a shape may have run to its bound, where
+    // the logistic transform is flat and BFGS would stay.
+    let mut problem = problem;
+    problem.data_weight = 1.0 / problem.dispersion(&best.x);
+    if *priors != Priors::flat() {
+        best = best_of_starts(&problem, &starts)?;
     }
     let x = best.x;
     let k = x.len();
     let h = hessian(&problem, 0.0, &x);
-    let dispersion = {
-        let mut pearson = 0.0;
-        let mut n = 0.0;
-        for (s, mu) in series.iter().zip(problem.means(&x)) {
-            for (&y, &m) in s.outcome.iter().zip(&mu) {
-                pearson += (y - m).powi(2) / m;
-                n += 1.0;
-            }
+    // The objective is the weighted log-likelihood divided by `total`: scale back. Directions
+    // the data and priors cannot pin down (a carry-over with one lag, a baseline driven to
+    // zero) have next to no curvature, and with them the Hessian is singular to rounding: they
+    // are left out, weakest first, until the rest inverts; their standard errors are NaN.
+    let curvature = |i: usize| h[i * k + i] * total;
+    let mut free: Vec<usize> = (0..k).filter(|&i| curvature(i) > 1e-8).collect();
+    let covariance = loop {
+        let m = free.len();
+        let sub: Vec<f64> = free
+            .iter()
+            .flat_map(|&i| free.iter().map(move |&j| (i, j)))
+            .map(|(i, j)| h[i * k + j] * total)
+            .collect();
+        if let Some(c) = spd_inverse(&sub, m) {
+            break Some(c);
         }
-        (pearson / (n - k as f64).max(1.0)).max(1e-12)
+        let Some(weakest) =
+            (0..m).min_by(|&a, &b| curvature(free[a]).total_cmp(&curvature(free[b])))
+        else {
+            break None;
+        };
+        free.remove(weakest);
     };
-    // The objective is the log-likelihood divided by `total`; scale back, then by dispersion.
-    // Directions the data cannot pin down (a carry-over with one lag, or one driven to zero)
-    // have no curvature: invert the Hessian on the others and report NaN for those.
-    let free: Vec<usize> = (0..k).filter(|&i| h[i * k + i] * total > 1e-8).collect();
     let m = free.len();
-    let sub: Vec<f64> = free
-        .iter()
-        .flat_map(|&i| free.iter().map(move |&j| (i, j)))
-        .map(|(i, j)| h[i * k + j] * total)
-        .collect();
-    let covariance = spd_inverse(&sub, m);
     let se = |i: usize| match (free.iter().position(|&f| f == i), covariance.as_ref()) {
-        (Some(p), Some(c)) => (c[p * m + p] * dispersion).max(0.0).sqrt(),
+        (Some(p), Some(c)) => c[p * m + p].max(0.0).sqrt(),
         _ => f64::NAN,
     };
     let sampling = covariance.as_ref().and_then(|c| {
-        let scaled: Vec<f64> = c.iter().map(|v| v * dispersion).collect();
-        cholesky(&scaled, m).map(|cholesky| Sampling {
+        cholesky(c, m).map(|cholesky| Sampling {
             x: x.clone(),
             free: free.clone(),
             cholesky,
@@ -379,6 +821,12 @@ pub fn fit_response(
     });
     let (series_params, channel_params, season) = problem.unpack(&x);
     let n = series.len();
+    // Profiles of every channel's ln K, a channel per job.
+    let intervals = crate::parallel::map_jobs(
+        std::thread::available_parallelism().map_or(1, |t| t.get()),
+        channels,
+        |c| profile_interval(&problem, &x, best.f, 2 * n + 3 * c, 100f64.ln()),
+    );
     let channels_fit = channel_params
         .iter()
         .enumerate()
@@ -387,11 +835,15 @@ pub fn fit_response(
             ChannelFit {
                 half_saturation: kc,
                 half_saturation_se: kc * se(o),
+                half_saturation_interval: (
+                    intervals[c].0.map(|v| v.exp() * problem.scale[c]),
+                    intervals[c].1.map(|v| v.exp() * problem.scale[c]),
+                ),
                 shape: hc,
                 shape_se: shape_slope(x[o + 1]) * se(o + 1),
                 // With one lag there is no carry-over to estimate.
-                carryover: if max_lag > 1 { alpha } else { 0.0 },
-                carryover_se: if max_lag > 1 {
+                carryover: if data.max_lag > 1 { alpha } else { 0.0 },
+                carryover_se: if data.max_lag > 1 {
                     alpha * (1.0 - alpha) * se(o + 2)
                 } else {
                     0.0
@@ -404,9 +856,89 @@ pub fn fit_response(
         ceiling: series_params.iter().map(|p| p.1).collect(),
         baseline: series_params.iter().map(|p| p.0).collect(),
         season,
-        dispersion,
+        dispersion: problem.dispersion(&x),
         converged: best.converged,
-        max_lag,
+        max_lag: data.max_lag,
         sampling,
+        optimum: x.clone(),
+        data_weight: problem.data_weight,
+        objective: best.f,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::optim::Objective;
+
+    #[test]
+    fn the_gradient_is_the_derivative_of_the_value() {
+        // Two channels, one with two series, twelve seasons over 30 periods, four lags; spend
+        // with zero stretches so adstock meets zero windows.
+        let spend = |phase: f64| -> Vec<f64> {
+            (0..30)
+                .map(|t| {
+                    let v = 50.0 + 40.0 * (t as f64 * 0.7 + phase).sin();
+                    if t % 9 < 2 { 0.0 } else { v }
+                })
+                .collect()
+        };
+        let outcome = |shift: f64| -> Vec<f64> {
+            (0..30)
+                .map(|t| (3.0 + shift + 2.0 * (t as f64 * 0.3).cos()).round())
+                .collect()
+        };
+        let series = vec![
+            Series {
+                channel: 0,
+                spend: spend(0.0),
+                outcome: outcome(0.0),
+            },
+            Series {
+                channel: 0,
+                spend: spend(1.0),
+                outcome: outcome(1.0),
+            },
+            Series {
+                channel: 1,
+                spend: spend(2.0),
+                outcome: outcome(2.0),
+            },
+        ];
+        let season_of: Vec<usize> = (0..30).map(|t| t % 12).collect();
+        let problem = Problem {
+            series: &series,
+            channels: 2,
+            season_of: &season_of,
+            seasons: 12,
+            max_lag: 4,
+            scale: vec![40.0, 60.0],
+            total: series.iter().flat_map(|s| &s.outcome).sum(),
+            priors: Priors::default(),
+            data_weight: 0.7,
+        };
+        let k = 2 * 3 + 3 * 2 + 11;
+        for (i, point) in [0.3, -0.8, 1.7].iter().enumerate() {
+            let x: Vec<f64> = (0..k)
+                .map(|j| point * ((j * 7 + i) as f64 * 0.37).sin())
+                .collect();
+            let mut analytic = vec![0.0; k];
+            let value = problem.value_grad(&x, &mut analytic, true);
+            assert!((value - problem.value(&x)).abs() <= 1e-14 * value.abs().max(1.0));
+            for j in 0..k {
+                let step = 1e-6;
+                let (mut up, mut down) = (x.clone(), x.clone());
+                up[j] += step;
+                down[j] -= step;
+                let numeric = (problem.value(&up) - problem.value(&down)) / (2.0 * step);
+                assert!(
+                    (analytic[j] - numeric).abs() <= 1e-7 * numeric.abs().max(1e-3),
+                    "parameter {j} at point {i}: {} vs {numeric}",
+                    analytic[j]
+                );
+            }
+        }
+        // One lag: the weights do not depend on the carry-over.
+        assert_eq!(adstock_weight_slopes(0.4, 1), vec![0.0]);
+    }
 }

@@ -147,35 +147,6 @@ fn fd_component(
     gi
 }
 
-/// The finite-difference gradient of [`Objective::value_grad`]'s default, with the
-/// parameters' evaluations spread over the cores: for objectives whose one evaluation runs on
-/// one core and that have many parameters. Each component is computed exactly as the default
-/// does, so the result does not depend on the number of cores.
-pub(crate) fn parallel_gradient<O: Objective + Sync + ?Sized>(
-    obj: &O,
-    x: &[f64],
-    g: &mut [f64],
-    central: bool,
-) -> f64 {
-    let f = obj.value(x);
-    let component =
-        |i: usize, xp: &mut Vec<f64>| fd_component(|v| obj.value(v), x, f, xp, i, central);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = x.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        for (t, part) in g.chunks_mut(per).enumerate() {
-            let component = &component;
-            scope.spawn(move || {
-                let mut xp = x.to_vec();
-                for (k, gi) in part.iter_mut().enumerate() {
-                    *gi = component(t * per + k, &mut xp);
-                }
-            });
-        }
-    });
-    f
-}
-
 /// An objective plus `penalty · Σ x_i²`.
 struct Penalized<'a, O: Objective + ?Sized> {
     inner: &'a O,

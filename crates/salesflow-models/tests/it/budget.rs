@@ -135,7 +135,9 @@ fn poisson(rng: &mut crate::sim::Rng, mean: f64) -> f64 {
 
 #[test]
 fn response_curves_are_recovered_within_their_standard_errors() {
-    use salesflow_models::budget::fit::{Series, fit_response};
+    use salesflow_models::budget::fit::{
+        HeldCurve, Priors, ResponseData, Series, fit_response, likelihood_ratio,
+    };
     let mut rng = crate::sim::Rng::new(17);
     let weeks = 104;
     let season_of: Vec<usize> = (0..weeks).map(|w| (w * 12 / 52) % 12).collect();
@@ -171,7 +173,15 @@ fn response_curves_are_recovered_within_their_standard_errors() {
             }
         })
         .collect();
-    let fit = fit_response(&series, 2, &season_of, 12, 1).unwrap();
+    let data = ResponseData {
+        series: &series,
+        channels: 2,
+        season_of: &season_of,
+        seasons: 12,
+        max_lag: 1,
+    };
+    let priors = Priors::default();
+    let fit = fit_response(&data, &priors).unwrap();
     assert!(fit.converged, "{fit:?}");
     for (c, (k, h)) in [(2000.0, 1.0), (800.0, 1.8)].into_iter().enumerate() {
         let f = fit.channels[c];
@@ -189,7 +199,30 @@ fn response_curves_are_recovered_within_their_standard_errors() {
         );
         // Uncertainty that means something: within a factor of the truth, not a blank cheque.
         assert!(f.half_saturation_se < 0.5 * k, "{f:?}");
+        let (lo, hi) = f.half_saturation_interval;
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert!(
+            lo < k && k < hi && hi < 3.0 * k,
+            "channel {c}: {lo}..{hi} vs {k}"
+        );
     }
+    // The likelihood-ratio test accepts the true curves (χ² with 4 degrees of freedom: 9.49
+    // at 95 %) and rejects curves at twice the true half-saturation.
+    let curves = |scale: f64| -> Vec<HeldCurve> {
+        [(2000.0, 1.0), (800.0, 1.8)]
+            .iter()
+            .enumerate()
+            .map(|(channel, &(k, h))| HeldCurve {
+                channel,
+                half_saturation: k * scale,
+                shape: h,
+            })
+            .collect()
+    };
+    let at_truth = likelihood_ratio(&data, &priors, &fit, &curves(1.0)).unwrap();
+    assert!(at_truth < 9.49, "{at_truth}");
+    let doubled = likelihood_ratio(&data, &priors, &fit, &curves(2.0)).unwrap();
+    assert!(doubled > 9.49, "{doubled}");
     assert!(
         (fit.dispersion - 1.0).abs() < 0.3,
         "Poisson data: dispersion {}",

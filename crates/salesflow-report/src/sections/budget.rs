@@ -2,7 +2,7 @@
 //! and the allocation table (the same plan as `salesflow budget`).
 
 use salesflow_analytics::Analysis;
-use salesflow_analytics::budget::{BudgetPlan, ChannelPlan, objective_name};
+use salesflow_analytics::budget::{BudgetPlan, ChannelPlan};
 use salesflow_analytics::findings::{money, percent};
 
 use crate::curve::{CurveChart, Marker, curve_chart};
@@ -11,7 +11,7 @@ use crate::html::Section;
 /// The response-curve chart of one channel: the weekly observations, the fitted curve, and
 /// the recent and proposed spend marked on it.
 pub fn budget_curve(plan: &BudgetPlan, channel: &ChannelPlan) -> String {
-    let unit = objective_name(plan.objective);
+    let unit = plan.objective.unit();
     curve_chart(&CurveChart {
         title: &format!(
             "{}: {unit} per week against spend per week",
@@ -46,9 +46,16 @@ fn plus_minus(value: f64, se: f64, decimals: usize) -> String {
     }
 }
 
+/// K with its profile-likelihood interval; a side the data leave open reads "?".
+fn half_saturation(c: &ChannelPlan) -> String {
+    let end = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0}"));
+    let (lo, hi) = c.fit.half_saturation_interval;
+    format!("{:.0} ({} to {})", c.fit.half_saturation, end(lo), end(hi))
+}
+
 pub(crate) fn render(a: &Analysis) -> Option<Section> {
     let plan = a.budget.as_ref()?;
-    let unit = objective_name(plan.objective);
+    let unit = plan.objective.unit();
     let mut s = Section::new("budget", "Marketing budget");
     let change = plan.expected_outcome / plan.scaled_outcome.max(f64::MIN_POSITIVE) - 1.0;
     s.paragraph(&format!(
@@ -89,7 +96,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
                 format!("{:.2}", c.current_outcome),
                 format!("{:.2}", c.proposed_outcome),
                 format!("{:.4}", c.marginal),
-                plus_minus(c.fit.half_saturation, c.fit.half_saturation_se, 0),
+                half_saturation(c),
                 plus_minus(c.fit.shape, c.fit.shape_se, 2),
                 if c.reliable {
                     "yes".into()
@@ -108,7 +115,7 @@ pub(crate) fn render(a: &Analysis) -> Option<Section> {
             &format!("{unit} now"),
             &format!("{unit} proposed"),
             "return of the last unit",
-            "half-saturation",
+            "half-saturation (95% interval)",
             "shape",
             "curve trusted",
         ],
