@@ -67,7 +67,8 @@ pub struct AnalyzeOptions {
     /// How to compute the pipeline metrics.
     pub pipeline: PipelineOptions,
     /// Whether to fit the response curves and plan the budget: the fit takes seconds whatever
-    /// the data's size (about 5.5 s on two years of weekly spend), so it is asked for.
+    /// the data's size (about 2 to 3 s on two years of weekly spend, most of it the
+    /// profile-likelihood intervals), so it is asked for.
     pub budget: bool,
     /// What the budget plan maximises; None: attributed revenue when `marketing_spend` has
     /// it, else leads, else new customers.
@@ -419,7 +420,7 @@ async fn budget_plan(
     if !options.budget {
         skipped.push(Skipped {
             section: "budget",
-            reason: "not asked for: add --budget (fitting the response curves takes about 5.5 s)"
+            reason: "not asked for: add --budget (fitting the response curves and their intervals takes about 3 s)"
                 .into(),
         });
         return Ok(None);

@@ -14,7 +14,8 @@ use crate::ingest::FileFormat;
 /// Named numeric columns of a file, as `f64`, every value present and finite.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NumericColumns {
-    /// The `customer_id` column as text, when the file has one.
+    /// The label column (`customer_id` unless asked otherwise) as text, when the file has
+    /// one.
     pub ids: Option<Vec<String>>,
     /// The requested columns that were found, by name.
     pub columns: BTreeMap<String, Vec<f64>>,
@@ -30,10 +31,20 @@ impl NumericColumns {
 }
 
 /// Reads `required` and, where present, `optional` numeric columns of a CSV (with a header)
-/// or Parquet file. A missing required column, an empty, non-numeric or non-finite value is
-/// an error that names the column and the line.
+/// or Parquet file, with `customer_id` as the label. A missing required column, an empty,
+/// non-numeric or non-finite value is an error that names the column and the line.
 pub async fn read_numeric_columns(
     path: &Path,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<NumericColumns> {
+    read_labelled_numeric_columns(path, "customer_id", required, optional).await
+}
+
+/// [`read_numeric_columns`] with the text column `label` as the rows' names.
+pub async fn read_labelled_numeric_columns(
+    path: &Path,
+    label: &str,
     required: &[&str],
     optional: &[&str],
 ) -> Result<NumericColumns> {
@@ -134,10 +145,10 @@ pub async fn read_numeric_columns(
         out.rows = values.len();
         out.columns.insert(name.to_string(), values);
     }
-    if header.iter().any(|h| h == "customer_id") {
+    if header.iter().any(|h| h == label) {
         let mut ids = Vec::with_capacity(out.rows);
         for batch in &batches {
-            if let Some(raw) = batch.column_by_name("customer_id") {
+            if let Some(raw) = batch.column_by_name(label) {
                 let text = cast(raw, &DataType::Utf8)?;
                 ids.extend(
                     text.as_string::<i32>()

@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date, requires = "deals_from")]
     deals_to: Option<chrono::NaiveDate>,
     /// Also fit the marketing response curves and re-split the recent weekly budget (adds
-    /// about 5.5 s: the curve fit does not depend on the number of customers).
+    /// about 3 s: the curve fit does not depend on the number of customers).
     #[arg(long)]
     budget: bool,
     /// What the budget plan maximises (default: revenue when marketing_spend has

@@ -39,12 +39,24 @@ impl Objective {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Data folder with marketing_spend (and customers for --objective customers).
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
-    /// Budget per week to split across the paid channels.
+    /// Data folder with marketing_spend (and customers for --objective customers or clv).
+    #[arg(long, value_name = "DIR", required_unless_present = "segments")]
+    data: Option<PathBuf>,
+    /// Budget per week to split across the paid channels (with --segments: the campaign's
+    /// budget to split across the segments).
     #[arg(long, value_name = "AMOUNT")]
     total: f64,
+    /// Segment targeting instead of channels: a CSV or Parquet file with one row per customer
+    /// segment and the columns segment, clv (value of a converted customer), conversion
+    /// (probability that a reached prospect converts), cost_per_prospect and optionally
+    /// prospects (how many can be reached; leave the column out for no limit). The budget goes
+    /// where a unit of spend earns the most expected value.
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    segments: Option<PathBuf>,
+    /// With --segments: spend only on segments whose expected value per unit of spend is at
+    /// least this (1: a unit must earn back what it costs).
+    #[arg(long, default_value_t = 1.0, value_name = "VALUE")]
+    min_return: f64,
     /// What to maximise.
     #[arg(long, value_enum, default_value = "customers")]
     objective: Objective,
@@ -71,18 +83,25 @@ pub struct Args {
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     if !(args.total.is_finite() && args.total > 0.0) {
         bail!(UsageError(
-            "--total must be a positive weekly amount".into()
+            "--total must be a positive amount (a week's budget; with --segments, the campaign's)"
+                .into()
         ));
     }
+    if let Some(file) = &args.segments {
+        return super::budget_targeting::run(file, args.total, args.min_return, args.json);
+    }
+    let Some(data) = &args.data else {
+        bail!(UsageError("give --data DIR (or --segments FILE)".into()));
+    };
     if !(args.min_ratio >= 0.0 && args.max_ratio >= args.min_ratio && args.max_ratio.is_finite()) {
         bail!(UsageError(
             "--min-ratio and --max-ratio need 0 <= min <= max".into()
         ));
     }
-    let config = load_config(global.config.as_deref(), Some(&args.data))?;
+    let config = load_config(global.config.as_deref(), Some(data))?;
     args.read.check(&config)?;
     let bars = Bars::new(global.quiet || args.json);
-    let dataset = args.read.load_dir(&args.data, &config, &bars)?;
+    let dataset = args.read.load_dir(data, &config, &bars)?;
     let settings = BudgetSettings {
         objective: args.objective.objective(),
         customer_value: None,

@@ -4,6 +4,7 @@ pub mod abtest;
 pub mod analyze;
 pub mod basket;
 pub mod budget;
+mod budget_targeting;
 pub mod clv;
 mod clv_run;
 pub mod crm;

@@ -306,3 +306,80 @@ fn abtest_bad_input_is_exit_2() {
         .bad_input()
         .stderr_has("--total");
 }
+
+/// Segment targeting: value per unit of spend is conversion × CLV / cost per prospect; loyal
+/// (0.05 × 900 / 10 = 4.5) is filled to its 1,000 prospects first, new (4.0) takes the rest,
+/// bargain (0.1 < 1) gets nothing.
+#[test]
+fn segment_targeting_fills_the_best_value_per_unit_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("segments.csv"),
+        "segment,clv,conversion,cost_per_prospect,prospects\nloyal,900,0.05,10,1000\nnew,400,0.02,2,100000\nbargain,50,0.01,5,5000\n",
+    )
+    .unwrap();
+    let run = salesflow(
+        dir.path(),
+        &[
+            "budget",
+            "--segments",
+            "segments.csv",
+            "--total",
+            "25000",
+            "--json",
+        ],
+    );
+    run.success();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let spend: Vec<(String, f64)> = out["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["segment"].as_str().unwrap().to_owned(),
+                s["spend"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spend,
+        [
+            ("loyal".to_owned(), 10_000.0),
+            ("new".to_owned(), 15_000.0),
+            ("bargain".to_owned(), 0.0)
+        ]
+    );
+    assert_eq!(out["expected_value"], 105_000.0);
+    assert_eq!(out["segments"][0]["expected_customers"], 50.0);
+    let text = salesflow(
+        dir.path(),
+        &["budget", "--segments", "segments.csv", "--total", "500000"],
+    );
+    text.success();
+    // Both worthwhile segments are reached in full (10,000 + 200,000): the rest is kept.
+    assert!(
+        text.stdout.contains("290000.00 left unspent"),
+        "{}",
+        text.stdout
+    );
+
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "segment,clv,conversion,cost_per_prospect\nloyal,900,0.05,10\nnew,400,5,2\n",
+    )
+    .unwrap();
+    salesflow(
+        dir.path(),
+        &["budget", "--segments", "bad.csv", "--total", "100"],
+    )
+    .bad_input()
+    .stderr_has("bad.csv, line 3, column `conversion`");
+    std::fs::write(dir.path().join("short.csv"), "segment,clv\nloyal,900\n").unwrap();
+    salesflow(
+        dir.path(),
+        &["budget", "--segments", "short.csv", "--total", "100"],
+    )
+    .bad_input()
+    .stderr_has("conversion");
+}
