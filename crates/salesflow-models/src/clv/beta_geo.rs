@@ -223,14 +223,20 @@ impl Conditional {
 
     /// Expected purchases at every horizon of `ts`, into `out`, the series summed together.
     pub(crate) fn at_each(&self, ts: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
+        self.if_alive_at_each(ts, out)?;
+        out.iter_mut().for_each(|h| *h *= self.alive);
+        Ok(())
+    }
+
+    /// [`Conditional::at_each`] for a customer known to be alive (without the P(alive)
+    /// factor, the only part that depends on recency).
+    pub(crate) fn if_alive_at_each(&self, ts: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
         super::check_output_len(ts, out)?;
         let us = ts
             .iter()
             .map(|t| Ok(non_negative("t", *t)? / self.scale))
             .collect::<Result<Vec<f64>, ModelError>>()?;
-        beta_expectation_many(self.s, self.a, self.bp, &us, out)?;
-        out.iter_mut().for_each(|h| *h *= self.alive);
-        Ok(())
+        beta_expectation_many(self.s, self.a, self.bp, &us, out)
     }
 }
 

@@ -131,6 +131,20 @@ impl RepeatPurchaseModel for BgNbd {
         self.conditional(frequency, recency, age).at_each(ts, out)
     }
 
+    fn expected_purchases_if_alive_at(
+        &self,
+        ts: &[f64],
+        frequency: f64,
+        age: f64,
+        out: &mut [f64],
+    ) -> Option<Result<(), ModelError>> {
+        // Recency enters only P(alive): any value within [0, T] gives the same g.
+        Some(check_customer(frequency, 0.0, age).and_then(|()| {
+            self.conditional(frequency, 0.0, age)
+                .if_alive_at_each(ts, out)
+        }))
+    }
+
     /// `P(alive | x, t_x, T) = 1/(1 + 1{x>0} (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x))` (Fader, Hardie
     /// & Lee 2008 note 021).
     fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError> {
@@ -191,6 +205,45 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// The factored form a scorer uses (g once per (x, T), times P(alive)) equals the
+    /// expectation, for both models of the family, including x = 0, a = 1 and long horizons.
+    #[test]
+    fn alive_factor_times_g_is_the_expectation() {
+        use crate::clv::MbgNbd;
+        let models: [Box<dyn RepeatPurchaseModel>; 3] = [
+            Box::new(BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap()),
+            Box::new(MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap()),
+            Box::new(BgNbd::new(0.11, 2.24, 1.0, 0.5).unwrap()),
+        ];
+        let horizons = [0.0, 4.3, 30.0, 52.0, 365.0];
+        for model in &models {
+            for &(x, tx, age) in &[
+                (0.0, 0.0, 1.0),
+                (0.0, 0.0, 38.0),
+                (2.0, 30.4, 38.9),
+                (7.0, 5.0, 60.0),
+            ] {
+                let mut direct = [0.0; 5];
+                model
+                    .expected_purchases_at(&horizons, x, tx, age, &mut direct)
+                    .unwrap();
+                let mut g = [0.0; 5];
+                model
+                    .expected_purchases_if_alive_at(&horizons, x, age, &mut g)
+                    .unwrap()
+                    .unwrap();
+                let alive = model.probability_alive(x, tx, age).unwrap();
+                for (d, g) in direct.iter().zip(g) {
+                    assert!(
+                        (d - g * alive).abs() <= 1e-14 * d.abs(),
+                        "{d} vs {}",
+                        g * alive
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -119,6 +119,20 @@ impl RepeatPurchaseModel for MbgNbd {
         self.conditional(frequency, recency, age).at_each(ts, out)
     }
 
+    fn expected_purchases_if_alive_at(
+        &self,
+        ts: &[f64],
+        frequency: f64,
+        age: f64,
+        out: &mut [f64],
+    ) -> Option<Result<(), ModelError>> {
+        // Recency enters only P(alive): any value within [0, T] gives the same g.
+        Some(check_customer(frequency, 0.0, age).and_then(|()| {
+            self.conditional(frequency, 0.0, age)
+                .if_alive_at_each(ts, out)
+        }))
+    }
+
     /// P(alive) = 1/(1 + (a/(b+x)) ((α+T)/(α+t_x))^(r+x)).
     fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError> {
         check_customer(frequency, recency, age)?;

@@ -87,6 +87,20 @@ pub trait RepeatPurchaseModel {
         }
         Ok(())
     }
+
+    /// For models whose expectation factors as `P(alive | x, t_x, T) · g(t; x, T)` — the
+    /// BG/NBD family, where `g` does not depend on recency — `g` at every horizon of `ts` into
+    /// `out`; `None` for the others. Customers who share (frequency, T) share `g`, so a scorer
+    /// computes it once per pair instead of once per customer.
+    fn expected_purchases_if_alive_at(
+        &self,
+        _ts: &[f64],
+        _frequency: f64,
+        _age: f64,
+        _out: &mut [f64],
+    ) -> Option<Result<(), ModelError>> {
+        None
+    }
 }
 
 /// `out` is as long as `ts` (the contract of [`RepeatPurchaseModel::expected_purchases_at`]).
