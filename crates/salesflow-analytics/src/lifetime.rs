@@ -97,6 +97,9 @@ pub struct Horizon {
     pub unit: TimeUnit,
 }
 
+/// A distinct (frequency, recency, T) and the first customer who has it (for error messages).
+type Triple = (f64, f64, f64, usize);
+
 /// Predicts every customer, on every core (CLV evaluates one expectation per month). Spend
 /// and CLV are `None` without a spend model.
 pub fn predict(
@@ -125,7 +128,7 @@ pub fn predict(
     // share them (every one-time buyer of a day has the same): each distinct triple is
     // evaluated once. On 1 M demo customers this removes about a third of the evaluations.
     let mut index_of: HashMap<[u64; 3], usize> = HashMap::with_capacity(customers.len());
-    let mut triples: Vec<(f64, f64, f64, usize)> = Vec::new();
+    let mut triples: Vec<Triple> = Vec::new();
     let slot: Vec<usize> = customers
         .iter()
         .enumerate()
@@ -195,7 +198,7 @@ pub fn predict(
     } else {
         (Vec::new(), Vec::new())
     };
-    let one = |(index, &(f, r, t, first)): (usize, &(f64, f64, f64, usize))| -> Result<Row> {
+    let one = |(index, &(f, r, t, first)): (usize, &Triple)| -> Result<Row> {
         let row = || -> Result<Row, salesflow_models::ModelError> {
             let alive = model.probability_alive(f, r, t)?;
             let mut cumulative = vec![0.0; horizons.len()];
@@ -213,7 +216,7 @@ pub fn predict(
         };
         row().map_err(AnalyticsError::model(context(first)))
     };
-    let pieces: Vec<(usize, &[(f64, f64, f64, usize)])> = triples
+    let pieces: Vec<(usize, &[Triple])> = triples
         .chunks(PIECE)
         .enumerate()
         .map(|(i, piece)| (i * PIECE, piece))

@@ -119,31 +119,45 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
     laps.lap("summary");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    output::write_file(&out.join("summary.csv"), &summary.schema, &summary.batches)?;
-    laps.lap("summary written");
-    let customers = lifetime::customers(&summary.batches)?;
-    laps.lap("customers");
-
-    // Purchase model: the one asked for, or the best of three by BIC.
-    let rows = clv::compress(
-        &customers
-            .iter()
-            .map(|c| (c.frequency, c.recency, c.age))
-            .collect::<Vec<_>>(),
-    );
-    laps.lap("compressed");
     let fit_options = FitOptions::default();
-    let candidates: Vec<FitResult> = match args.model {
-        PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
-        PurchaseModel::Mbgnbd => vec![clv::mbg_nbd::fit(&rows, &fit_options)?],
-        PurchaseModel::Pareto => vec![clv::pareto_nbd::fit(&rows, &fit_options)?],
-        PurchaseModel::Auto => vec![
-            clv::bg_nbd::fit(&rows, &fit_options)?,
-            clv::mbg_nbd::fit(&rows, &fit_options)?,
-            clv::pareto_nbd::fit(&rows, &fit_options)?,
-        ],
-    };
-    laps.lap("purchase model fitted");
+    // Three pieces of work that do not wait on each other run side by side: writing
+    // summary.csv, the purchase model and the spend model (each alone leaves a core idle for
+    // part of its time: the writer while it formats a slice, the fits between evaluations).
+    let (customers, candidates, spend_fit) = std::thread::scope(|scope| -> Result<_> {
+        let (summary_path, summary) = (out.join("summary.csv"), &summary);
+        let writer = scope
+            .spawn(move || output::write_file(&summary_path, &summary.schema, &summary.batches));
+        let customers = lifetime::customers(&summary.batches)?;
+        laps.lap("customers");
+        // Purchase model: the one asked for, or the best of three by BIC.
+        let rows = clv::compress(
+            &customers
+                .iter()
+                .map(|c| (c.frequency, c.recency, c.age))
+                .collect::<Vec<_>>(),
+        );
+        laps.lap("compressed");
+        let spend_rows = lifetime::spend_rows(&customers);
+        let spend_thread =
+            scope.spawn(move || clv::gamma_gamma::fit(&spend_rows, &FitOptions::default()));
+        let candidates: Vec<FitResult> = match args.model {
+            PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
+            PurchaseModel::Mbgnbd => vec![clv::mbg_nbd::fit(&rows, &fit_options)?],
+            PurchaseModel::Pareto => vec![clv::pareto_nbd::fit(&rows, &fit_options)?],
+            PurchaseModel::Auto => vec![
+                clv::bg_nbd::fit(&rows, &fit_options)?,
+                clv::mbg_nbd::fit(&rows, &fit_options)?,
+                clv::pareto_nbd::fit(&rows, &fit_options)?,
+            ],
+        };
+        laps.lap("purchase model fitted");
+        let stopped = |what: &str| anyhow::anyhow!("the {what} thread stopped unexpectedly");
+        let spend_fit = spend_thread.join().map_err(|_| stopped("spend model"))?;
+        laps.lap("spend model fitted");
+        writer.join().map_err(|_| stopped("summary writer"))??;
+        laps.lap("summary written");
+        Ok((customers, candidates, spend_fit))
+    })?;
     for fit in &candidates {
         write_json(&out.join(format!("fit_{}.json", fit.model)), fit)?;
     }
@@ -156,8 +170,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     let model = boxed(chosen)?;
 
     // Spend model, when there are repeat buyers.
-    let spend_rows = lifetime::spend_rows(&customers);
-    let spend = match clv::gamma_gamma::fit(&spend_rows, &fit_options) {
+    let spend = match spend_fit {
         Ok(fit) => {
             write_json(&out.join("fit_gamma_gamma.json"), &fit)?;
             for warning in &fit.warnings {
@@ -170,7 +183,6 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             None
         }
     };
-    laps.lap("spend model fitted");
     let predictions = lifetime::predict(
         model.as_ref(),
         spend.as_ref(),
