@@ -128,6 +128,8 @@ pub struct BudgetPlan {
     /// With [`Objective::Clv`]: where the customer values come from (`model` or
     /// `historical`).
     pub value_source: Option<&'static str>,
+    /// With [`Objective::Clv`]: channels valued at 0 for want of a usable customer value.
+    pub unvalued: Vec<String>,
     /// Weeks of spend history.
     pub weeks: usize,
     /// The weekly budget split.
@@ -175,6 +177,7 @@ impl BudgetPlan {
         json!({
             "objective": self.objective.name(),
             "customer_value_source": self.value_source,
+            "channels_without_customer_value": self.unvalued,
             "weeks": self.weeks,
             "total": self.total,
             "expected_outcome": self.expected_outcome,
@@ -351,8 +354,9 @@ pub async fn plan_budget(
         })
         .collect();
     // With the CLV objective each channel's customers count for their mean value: the curves
-    // (and the points) are the customer curves scaled by it. A channel without a value (no
-    // customer names it as their acquisition channel) brought no customers to value.
+    // (and the points) are the customer curves scaled by it. A channel without a usable value
+    // (no customer names it as their acquisition channel, or refunds outweigh its revenue) is
+    // valued at 0 and listed in `unvalued`.
     let (value, value_source): (Vec<f64>, Option<&'static str>) = match settings.objective {
         Objective::Clv => {
             let (by_channel, source) = match &settings.customer_value {
@@ -364,7 +368,13 @@ pub async fn plan_budget(
             };
             let value = channels
                 .iter()
-                .map(|c| by_channel.get(c).copied().unwrap_or(0.0))
+                .map(|c| {
+                    by_channel
+                        .get(c)
+                        .copied()
+                        .filter(|v| v.is_finite() && *v >= 0.0)
+                        .unwrap_or(0.0)
+                })
                 .collect();
             (value, Some(source))
         }
@@ -532,9 +542,20 @@ pub async fn plan_budget(
             }
         })
         .collect();
+    let unvalued: Vec<String> = if value_source.is_some() {
+        channels
+            .iter()
+            .zip(&value)
+            .filter(|(_, v)| **v == 0.0)
+            .map(|(c, _)| c.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Ok(BudgetPlan {
         objective: settings.objective,
         value_source,
+        unvalued,
         weeks: weeks.len(),
         total,
         expected_outcome: plan.outcome,

@@ -165,7 +165,20 @@ pub fn predict(
     // (at a 12-month horizon a new customer's needs about 190 terms for 1e-17, an old one's
     // about 35), so halves in order would finish unevenly.
     const PIECE: usize = 2_048;
-    let (pair_of, if_alive): (Vec<usize>, Vec<f64>) = if factored {
+    // Per pair, g at the purchase horizon and the discounted sum of g's monthly increments:
+    // both are linear in g, so a triple's values are these times its P(alive), and a pair
+    // keeps two numbers however long the CLV horizon.
+    let pair_values =
+        |(f, t, first): (f64, f64, usize), g: &mut [f64]| -> Result<(f64, Option<f64>)> {
+            model
+                .expected_purchases_if_alive_at(&horizons, f, t, g)
+                .unwrap_or(Ok(()))
+                .map_err(AnalyticsError::model(context(first)))?;
+            let discounted =
+                spend.map(|_| clv::gamma_gamma::discount_monthly(&g[..months], rate, unit));
+            Ok((g[months], discounted))
+        };
+    let (pair_of, if_alive): (Vec<usize>, Vec<(f64, Option<f64>)>) = if factored {
         let mut pair_index: HashMap<[u64; 2], usize> = HashMap::new();
         let mut pairs: Vec<(f64, f64, usize)> = Vec::new();
         let pair_of = triples
@@ -181,16 +194,13 @@ pub fn predict(
             .collect();
         let pieces: Vec<&[(f64, f64, usize)]> = pairs.chunks(PIECE).collect();
         let results = salesflow_models::parallel::map_jobs(threads, pieces.len(), |i| {
-            let mut values = vec![0.0; pieces[i].len() * horizons.len()];
-            for (&(f, t, first), out) in pieces[i].iter().zip(values.chunks_mut(horizons.len())) {
-                model
-                    .expected_purchases_if_alive_at(&horizons, f, t, out)
-                    .unwrap_or(Ok(()))
-                    .map_err(AnalyticsError::model(context(first)))?;
-            }
-            Ok::<_, AnalyticsError>(values)
+            let mut g = vec![0.0; horizons.len()];
+            pieces[i]
+                .iter()
+                .map(|&pair| pair_values(pair, &mut g))
+                .collect::<Result<Vec<_>>>()
         });
-        let mut if_alive = Vec::with_capacity(pairs.len() * horizons.len());
+        let mut if_alive = Vec::with_capacity(pairs.len());
         for piece in results {
             if_alive.extend(piece?);
         }
@@ -201,15 +211,12 @@ pub fn predict(
     let one = |(index, &(f, r, t, first)): (usize, &Triple)| -> Result<Row> {
         let row = || -> Result<Row, salesflow_models::ModelError> {
             let alive = model.probability_alive(f, r, t)?;
-            let mut cumulative = vec![0.0; horizons.len()];
             if factored {
-                let g = &if_alive[pair_of[index] * horizons.len()..][..horizons.len()];
-                for (c, g) in cumulative.iter_mut().zip(g) {
-                    *c = g * alive;
-                }
-            } else {
-                model.expected_purchases_at(&horizons, f, r, t, &mut cumulative)?;
+                let (expected, discounted) = if_alive[pair_of[index]];
+                return Ok((expected * alive, alive, discounted.map(|d| d * alive)));
             }
+            let mut cumulative = vec![0.0; horizons.len()];
+            model.expected_purchases_at(&horizons, f, r, t, &mut cumulative)?;
             let discounted = spend
                 .map(|_| clv::gamma_gamma::discount_monthly(&cumulative[..months], rate, unit));
             Ok((cumulative[months], alive, discounted))

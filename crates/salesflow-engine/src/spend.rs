@@ -64,12 +64,16 @@ pub async fn weekly_spend(
         }
     };
     // New customers are split by segment only when the customers table says whose segment
-    // each is: then spend aimed at a segment meets the customers won there.
+    // each is, in the words marketing_spend uses: then spend aimed at a segment meets the
+    // customers won there. One customer of a paid channel without a matching segment (none,
+    // or one the spend never names) and the customers are counted per channel instead, so
+    // that none is lost.
     let by_segment = table.has_values("segment")
         && (outcome != Outcome::Customers
-            || dataset
+            || (dataset
                 .table(TableKind::Customers)
-                .is_some_and(|t| t.has_values("segment")));
+                .is_some_and(|t| t.has_values("segment"))
+                && customer_segments_match(dataset).await?));
     let segment = if by_segment {
         "COALESCE(segment, '')"
     } else {
@@ -193,10 +197,77 @@ fn text(
     Ok(cast.as_string::<i32>().clone())
 }
 
+/// Whether every customer of a channel with spend names a segment that channel's spend has.
+async fn customer_segments_match(dataset: &Dataset) -> Result<bool> {
+    let unmatched = dataset
+        .sql(
+            "SELECT COUNT(*) FROM customers c \
+             WHERE c.acquisition_channel IN (SELECT channel FROM marketing_spend) \
+             AND NOT EXISTS (SELECT 1 FROM marketing_spend m \
+               WHERE m.channel = c.acquisition_channel AND m.segment = c.segment)",
+        )
+        .await?;
+    Ok(unmatched.first().is_some_and(|b| {
+        b.num_rows() == 1 && b.column(0).as_primitive::<Int64Type>().value(0) == 0
+    }))
+}
+
 fn objective_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Customers => "customers",
         Outcome::Leads => "leads",
         Outcome::Revenue => "revenue",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::dataset_of;
+
+    const SPEND: &str = "date,channel,spend,segment\n\
+                         2024-01-01,search,100,smb\n2024-01-01,search,50,mid\n\
+                         2024-01-08,search,120,smb\n2024-01-08,search,60,mid\n";
+
+    #[tokio::test]
+    async fn new_customers_follow_the_segment_their_spend_names() {
+        let customers = "customer_id,created_at,acquisition_channel,segment\n\
+                         a,2024-01-02,search,smb\nb,2024-01-03,search,mid\n\
+                         c,2024-01-09,search,smb\nd,2024-01-09,organic,smb\n";
+        let (_dir, dataset) = dataset_of(&[
+            (TableKind::MarketingSpend, SPEND),
+            (TableKind::Customers, customers),
+        ]);
+        let (weeks, series) = weekly_spend(&dataset, Outcome::Customers).await.unwrap();
+        assert_eq!(weeks.len(), 2);
+        let cells: Vec<(Option<&str>, &[f64], &[f64])> = series
+            .iter()
+            .map(|s| (s.segment.as_deref(), &s.spend[..], &s.outcome[..]))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                (Some("mid"), &[50.0, 60.0][..], &[1.0, 0.0][..]),
+                (Some("smb"), &[100.0, 120.0][..], &[1.0, 1.0][..])
+            ]
+        );
+    }
+
+    /// A customer whose segment the spend never names (or who has none) would fall through the
+    /// cells: the customers are then counted per channel, every one of them.
+    #[tokio::test]
+    async fn an_unmatched_segment_counts_customers_per_channel() {
+        let customers = "customer_id,created_at,acquisition_channel,segment\n\
+                         a,2024-01-02,search,smb\nb,2024-01-03,search,enterprise\n\
+                         c,2024-01-09,search,\n";
+        let (_dir, dataset) = dataset_of(&[
+            (TableKind::MarketingSpend, SPEND),
+            (TableKind::Customers, customers),
+        ]);
+        let (_, series) = weekly_spend(&dataset, Outcome::Customers).await.unwrap();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].segment, None);
+        assert_eq!(series[0].spend, [150.0, 180.0]);
+        assert_eq!(series[0].outcome, [2.0, 1.0]);
     }
 }

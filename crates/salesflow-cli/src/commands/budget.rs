@@ -51,12 +51,16 @@ pub struct Args {
     /// (probability that a reached prospect converts), cost_per_prospect and optionally
     /// prospects (how many can be reached; leave the column out for no limit). The budget goes
     /// where a unit of spend earns the most expected value.
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["data", "objective", "recent_weeks", "min_ratio", "max_ratio", "out"]
+    )]
     segments: Option<PathBuf>,
     /// With --segments: spend only on segments whose expected value per unit of spend is at
-    /// least this (1: a unit must earn back what it costs).
-    #[arg(long, default_value_t = 1.0, value_name = "VALUE")]
-    min_return: f64,
+    /// least this [default: 1, a unit must earn back what it costs].
+    #[arg(long, value_name = "VALUE")]
+    min_return: Option<f64>,
     /// What to maximise.
     #[arg(long, value_enum, default_value = "customers")]
     objective: Objective,
@@ -87,8 +91,15 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
                 .into()
         ));
     }
+    // Checked here: clap's `requires` did not stop `--min-return` without `--segments`.
+    if args.min_return.is_some() && args.segments.is_none() {
+        bail!(UsageError(
+            "--min-return applies to segment targeting: give --segments FILE".into()
+        ));
+    }
     if let Some(file) = &args.segments {
-        return super::budget_targeting::run(file, args.total, args.min_return, args.json);
+        let min_return = args.min_return.unwrap_or(1.0);
+        return super::budget_targeting::run(file, args.total, min_return, args.json);
     }
     let Some(data) = &args.data else {
         bail!(UsageError("give --data DIR (or --segments FILE)".into()));
@@ -191,6 +202,12 @@ fn print_plan(plan: &BudgetPlan) -> Result<()> {
             },
             values.join(", ")
         ));
+        if !plan.unvalued.is_empty() {
+            text.push_str(&format!(
+                "valued at 0 (no customer names them as their acquisition channel, or refunds outweigh their revenue): {}\n",
+                plan.unvalued.join(", ")
+            ));
+        }
     }
     let current_total: f64 = plan.channels.iter().map(|c| c.current).sum();
     text.push_str(&format!(

@@ -129,8 +129,34 @@ fn read_segments(file: &Path) -> Result<Vec<SegmentEconomics>> {
         column("cost_per_prospect"),
     );
     let prospects = columns.get("prospects");
-    let mut segments = Vec::with_capacity(names.len());
+    // Lines of a CSV count the header; rows of a Parquet file count from 1.
+    let first_line = match salesflow_engine::ingest::FileFormat::of(file) {
+        salesflow_engine::ingest::FileFormat::Csv => 2,
+        _ => 1,
+    };
+    let at = |row: usize, column: &str| Location {
+        file: Some(file.to_owned()),
+        line: Some(row as u64 + first_line),
+        column: Some(column.into()),
+    };
+    let mut segments: Vec<SegmentEconomics> = Vec::with_capacity(names.len());
     for (row, name) in names.into_iter().enumerate() {
+        if name.trim().is_empty() {
+            return Err(EngineError::input(
+                at(row, "segment"),
+                "the segment has no name",
+                Some("name every segment".into()),
+            )
+            .into());
+        }
+        if segments.iter().any(|s| s.name == name) {
+            return Err(EngineError::input(
+                at(row, "segment"),
+                format!("segment `{name}` appears twice"),
+                Some("give each segment one row".into()),
+            )
+            .into());
+        }
         let checks = [
             (
                 "clv",
@@ -159,12 +185,7 @@ fn read_segments(file: &Path) -> Result<Vec<SegmentEconomics>> {
         ];
         if let Some(&(column, value, _, hint)) = checks.iter().find(|c| !c.2) {
             return Err(EngineError::input(
-                Location {
-                    file: Some(file.to_owned()),
-                    // The header is line 1.
-                    line: Some(row as u64 + 2),
-                    column: Some(column.into()),
-                },
+                at(row, column),
                 format!("{column} {value} is out of range"),
                 Some(hint.into()),
             )

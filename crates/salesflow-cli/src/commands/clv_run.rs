@@ -137,9 +137,8 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
                 .collect::<Vec<_>>(),
         );
         laps.lap("compressed");
-        let spend_rows = lifetime::spend_rows(&customers);
-        let spend_thread =
-            scope.spawn(move || clv::gamma_gamma::fit(&spend_rows, &FitOptions::default()));
+        let (spend_rows, spend_options) = (lifetime::spend_rows(&customers), fit_options.clone());
+        let spend_thread = scope.spawn(move || clv::gamma_gamma::fit(&spend_rows, &spend_options));
         let candidates: Vec<FitResult> = match args.model {
             PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
             PurchaseModel::Mbgnbd => vec![clv::mbg_nbd::fit(&rows, &fit_options)?],

@@ -141,12 +141,12 @@ fn planted_saturation_is_within_the_fit_uncertainty(data: &std::path::Path) {
             })
             .collect()
     };
-    let at_planted = likelihood_ratio(&inputs.data(), &priors, &fit, &curves(1.0)).unwrap();
+    let at_planted = likelihood_ratio(&inputs.data(), &fit, &curves(1.0)).unwrap();
     assert!(
         at_planted < 21.03,
         "planted curves rejected: LR {at_planted}"
     );
-    let halved = likelihood_ratio(&inputs.data(), &priors, &fit, &curves(0.5)).unwrap();
+    let halved = likelihood_ratio(&inputs.data(), &fit, &curves(0.5)).unwrap();
     assert!(
         halved > 21.03,
         "halved half-saturations not rejected: LR {halved}"
@@ -375,6 +375,32 @@ fn segment_targeting_fills_the_best_value_per_unit_first() {
     )
     .bad_input()
     .stderr_has("bad.csv, line 3, column `conversion`");
+    std::fs::write(
+        dir.path().join("twice.csv"),
+        "segment,clv,conversion,cost_per_prospect\nloyal,900,0.05,10\nloyal,400,0.02,2\n",
+    )
+    .unwrap();
+    salesflow(
+        dir.path(),
+        &["budget", "--segments", "twice.csv", "--total", "100"],
+    )
+    .bad_input()
+    .stderr_has("twice.csv, line 3, column `segment`");
+    // Channel-split flags make no sense with --segments, and --min-return none without it.
+    salesflow(
+        dir.path(),
+        &[
+            "budget",
+            "--data",
+            ".",
+            "--total",
+            "100",
+            "--min-return",
+            "2",
+        ],
+    )
+    .bad_input()
+    .stderr_has("--segments");
     std::fs::write(dir.path().join("short.csv"), "segment,clv\nloyal,900\n").unwrap();
     salesflow(
         dir.path(),

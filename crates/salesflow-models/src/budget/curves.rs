@@ -45,8 +45,9 @@ impl Curve for Hill {
         if x <= 0.0 {
             return 0.0;
         }
-        let r = (x / self.half_saturation).powf(self.shape);
-        self.beta * r / (1.0 + r)
+        // A logistic function of s ln(x/K): finite however far x is from K.
+        let z = self.shape * (x / self.half_saturation).ln();
+        self.beta / (1.0 + (-z).exp())
     }
     fn slope(&self, x: f64) -> f64 {
         if x <= 0.0 {
@@ -58,8 +59,9 @@ impl Curve for Hill {
                 0.0
             };
         }
-        let r = (x / self.half_saturation).powf(self.shape);
-        self.beta * self.shape * r / (x * (1.0 + r).powi(2))
+        let z = self.shape * (x / self.half_saturation).ln();
+        let (hill, rest) = (1.0 / (1.0 + (-z).exp()), 1.0 / (1.0 + z.exp()));
+        self.beta * self.shape * hill * rest / x
     }
 }
 

@@ -115,7 +115,8 @@ impl Priors {
     }
 
     /// Negative log prior density of channel parameters `(x_K, z_h, z_α)` on the fitting scale
-    /// (the carry-over's with the logit's Jacobian), and its gradient added into `g`.
+    /// (the carry-over's as a density of α, without the logit's Jacobian), and its gradient
+    /// added into `g`.
     fn penalty(&self, p: [f64; 3], g: &mut [f64]) -> f64 {
         let [log_k, z_h, z_alpha] = p;
         let mut value = 0.0;
@@ -175,6 +176,7 @@ pub struct ResponseFit {
     optimum: Vec<f64>,
     data_weight: f64,
     objective: f64,
+    priors: Priors,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -371,9 +373,10 @@ impl Objective for Problem<'_> {
                 let d = season[m];
                 // H = r / (1 + r), 1 - H = 1 / (1 + r): no cancellation near saturation.
                 let (hill, hill_rest, log_ratio) = if a > 0.0 {
+                    // As logistic functions of h ln(a/K): finite however far from K.
                     let log_ratio = (a / k).ln();
-                    let r = (h * log_ratio).exp();
-                    (r / (1.0 + r), 1.0 / (1.0 + r), log_ratio)
+                    let z = h * log_ratio;
+                    (1.0 / (1.0 + (-z).exp()), 1.0 / (1.0 + z.exp()), log_ratio)
                 } else {
                     (0.0, 1.0, 0.0)
                 };
@@ -588,11 +591,11 @@ impl Objective for Held<'_> {
 /// χ² with two degrees of freedom per curve when it holds (e.g. 5.99 at 95 % for one curve).
 pub fn likelihood_ratio(
     data: &ResponseData,
-    priors: &Priors,
     fit: &ResponseFit,
     curves: &[HeldCurve],
 ) -> Result<f64, ModelError> {
-    let mut problem = Problem::new(data, priors)?;
+    // The fit's own priors and data weight: the statistic compares like with like.
+    let mut problem = Problem::new(data, &fit.priors)?;
     problem.data_weight = fit.data_weight;
     if fit.optimum.len() != fit_dimension(data) {
         return Err(ModelError::InvalidParameter {
@@ -624,7 +627,13 @@ pub fn likelihood_ratio(
         fixed.push((o + 1, (s / (1.0 - s)).ln()));
     }
     fixed.sort_by_key(|f| f.0);
-    fixed.dedup_by_key(|f| f.0);
+    if fixed.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Err(ModelError::InvalidParameter {
+            name: "curves",
+            value: curves.len() as f64,
+            hint: "give each channel at most one curve",
+        });
+    }
     let held = Held {
         problem: &problem,
         fixed,
@@ -686,7 +695,7 @@ fn profile_end(problem: &Problem, optimum: &Start, index: usize, direction: f64)
         inside = offset;
         step *= 2.0;
     };
-    // Six halvings: the end is known to within 1/64 of the last step (under 1 % of K).
+    // Six halvings: the end is known to within 1/128 of the last step (about 1 % of K).
     for _ in 0..6 {
         let middle = 0.5 * (inside + outside);
         if rise(x[index] + direction * middle) >= HALF_CHI2_95 {
@@ -778,7 +787,11 @@ pub fn fit_response(data: &ResponseData, priors: &Priors) -> Result<ResponseFit,
     // the logistic transform is flat and BFGS would stay.
     let mut problem = problem;
     problem.data_weight = 1.0 / problem.dispersion(&best.x);
-    if *priors != Priors::flat() {
+    if *priors == Priors::flat() {
+        // Same optimum; the objective there is now the weighted one, which the profiles and
+        // likelihood ratios compare with.
+        best.f = problem.value(&best.x);
+    } else {
         best = best_of_starts(&problem, &starts)?;
     }
     let x = best.x;
@@ -787,7 +800,8 @@ pub fn fit_response(data: &ResponseData, priors: &Priors) -> Result<ResponseFit,
     // The objective is the weighted log-likelihood divided by `total`: scale back. Directions
     // the data and priors cannot pin down (a carry-over with one lag, a baseline driven to
     // zero) have next to no curvature, and with them the Hessian is singular to rounding: they
-    // are left out, weakest first, until the rest inverts; their standard errors are NaN.
+    // are left out, weakest (smallest diagonal) first, until the rest inverts; their standard
+    // errors are NaN, and the others' are conditional on them (held at their estimates).
     let curvature = |i: usize| h[i * k + i] * total;
     let mut free: Vec<usize> = (0..k).filter(|&i| curvature(i) > 1e-8).collect();
     let covariance = loop {
@@ -874,6 +888,7 @@ pub fn fit_response(data: &ResponseData, priors: &Priors) -> Result<ResponseFit,
         optimum: x.clone(),
         data_weight: problem.data_weight,
         objective: best.f,
+        priors: *priors,
     })
 }
 

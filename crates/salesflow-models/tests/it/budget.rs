@@ -219,10 +219,25 @@ fn response_curves_are_recovered_within_their_standard_errors() {
             })
             .collect()
     };
-    let at_truth = likelihood_ratio(&data, &priors, &fit, &curves(1.0)).unwrap();
+    let at_truth = likelihood_ratio(&data, &fit, &curves(1.0)).unwrap();
     assert!(at_truth < 9.49, "{at_truth}");
-    let doubled = likelihood_ratio(&data, &priors, &fit, &curves(2.0)).unwrap();
+    let doubled = likelihood_ratio(&data, &fit, &curves(2.0)).unwrap();
     assert!(doubled > 9.49, "{doubled}");
+    let twice = [curves(1.0)[0], curves(1.0)[0]];
+    assert!(likelihood_ratio(&data, &fit, &twice).is_err());
+    // Plain maximum likelihood: the same checks hold (the objective the intervals and the
+    // test compare with is the dispersion-weighted one there too).
+    let flat = fit_response(&data, &Priors::flat()).unwrap();
+    for (c, k) in [2000.0, 800.0].into_iter().enumerate() {
+        let (lo, hi) = flat.channels[c].half_saturation_interval;
+        let (lo, hi) = (lo.unwrap(), hi.unwrap());
+        assert!(
+            lo < k && k < hi && hi < 3.0 * k,
+            "flat, channel {c}: {lo}..{hi} vs {k}"
+        );
+    }
+    let at_truth = likelihood_ratio(&data, &flat, &curves(1.0)).unwrap();
+    assert!(at_truth < 9.49, "flat: {at_truth}");
     assert!(
         (fit.dispersion - 1.0).abs() < 0.3,
         "Poisson data: dispersion {}",
