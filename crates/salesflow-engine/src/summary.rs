@@ -17,6 +17,8 @@
 //! and including the observation end), `monetary_value_holdout` (their mean value, 0 if none)
 //! and `duration_holdout` (the holdout length).
 
+use std::sync::Arc;
+
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
@@ -225,6 +227,52 @@ fn bad_option(message: String, hint: &str) -> EngineError {
     EngineError::input(Location::default(), message, Some(hint.to_string()))
 }
 
+/// Every aggregate of the summary groups by customer, and a customer has a few orders: the
+/// usual two phases (partial aggregates per input partition, repartitioned by customer, then
+/// final ones) reduce almost nothing in the first and do the work twice. This rewrites each
+/// such pair into one aggregation of the rows repartitioned by customer (DataFusion's
+/// `SinglePartitioned` mode), which is what DataFusion plans itself when the input is already
+/// partitioned by the group keys.
+fn aggregate_once(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::physical_plan::Partitioning;
+    use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+    use datafusion::physical_plan::repartition::RepartitionExec;
+    let rewritten = plan.transform_up(|node| {
+        let pair = node
+            .downcast_ref::<AggregateExec>()
+            .filter(|last| *last.mode() == AggregateMode::FinalPartitioned)
+            .and_then(|last| last.input().downcast_ref::<RepartitionExec>())
+            .and_then(|shuffle| {
+                let first = shuffle.input().downcast_ref::<AggregateExec>()?;
+                let plain = *first.mode() == AggregateMode::Partial
+                    && !first.group_expr().is_empty()
+                    && first.group_expr().groups().len() == 1;
+                plain.then_some((shuffle, first))
+            });
+        let Some((shuffle, first)) = pair else {
+            return Ok(Transformed::no(node));
+        };
+        let input = Arc::clone(first.input());
+        let by_keys = Partitioning::Hash(
+            first.group_expr().input_exprs(),
+            shuffle.partitioning().partition_count(),
+        );
+        let once = AggregateExec::try_new(
+            AggregateMode::SinglePartitioned,
+            first.group_expr().clone(),
+            first.aggr_expr().to_vec(),
+            first.filter_expr().to_vec(),
+            Arc::new(RepartitionExec::try_new(Arc::clone(&input), by_keys)?),
+            input.schema(),
+        )?;
+        Ok(Transformed::yes(Arc::new(once) as _))
+    })?;
+    Ok(rewritten.data)
+}
+
 /// Computes the per-customer summary of the dataset's `orders`.
 pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Result<Summary> {
     if dataset.table(TableKind::Orders).is_none() {
@@ -282,7 +330,11 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
         _ => None,
     };
     let sql = summary_sql(options, calibration_end, holdout_end);
-    let (schema, batches) = dataset.sql_with_schema(&sql).await?;
+    let frame = dataset.context().sql(&sql).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let task = frame.task_ctx();
+    let plan = aggregate_once(frame.create_physical_plan().await?)?;
+    let batches = datafusion::physical_plan::collect(plan, Arc::new(task)).await?;
     Ok(Summary {
         schema,
         batches,
@@ -294,6 +346,56 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The summary's per-customer aggregates run in one phase after the rewrite (two before),
+    /// with the same rows out.
+    #[tokio::test]
+    async fn each_customer_aggregate_runs_once() {
+        use datafusion::physical_plan::displayable;
+        let orders = "customer_id,ordered_at,amount\n\
+                      a,2024-01-01,10\na,2024-01-09,20\nb,2024-01-02,5\nc,2024-01-03,7\n\
+                      c,2024-01-04,8\nb,2024-01-20,1\n";
+        let (_dir, dataset) = crate::test_support::dataset_of(&[(TableKind::Orders, orders)]);
+        let end = day_number(NaiveDate::from_ymd_opt(2024, 1, 10).unwrap());
+        let holdout_end = Some(day_number(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()));
+        let options = SummaryOptions {
+            facts: true,
+            ..SummaryOptions::default()
+        };
+        let sql = summary_sql(&options, end, holdout_end);
+        let plan = || async {
+            dataset
+                .context()
+                .sql(&sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap()
+        };
+        let shape = |plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>| {
+            displayable(plan.as_ref()).indent(true).to_string()
+        };
+        let two_phases = plan().await;
+        assert!(
+            shape(&two_phases).contains("mode=Partial"),
+            "{}",
+            shape(&two_phases)
+        );
+        let once = aggregate_once(plan().await).unwrap();
+        let text = shape(&once);
+        assert!(!text.contains("mode=Partial"), "{text}");
+        assert_eq!(text.matches("mode=SinglePartitioned").count(), 3, "{text}");
+        let task = dataset.context().task_ctx();
+        let rows = |batches: Vec<RecordBatch>| {
+            datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string()
+        };
+        let before = datafusion::physical_plan::collect(two_phases, Arc::clone(&task));
+        let after = datafusion::physical_plan::collect(once, task);
+        assert_eq!(rows(before.await.unwrap()), rows(after.await.unwrap()));
+    }
 
     #[test]
     fn periods_start_on_mondays_and_first_days() {
