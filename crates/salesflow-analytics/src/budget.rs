@@ -28,6 +28,19 @@ pub enum Objective {
 }
 
 impl Objective {
+    /// Every objective, in the order the command line lists them.
+    pub const ALL: [Objective; 4] = [
+        Objective::Customers,
+        Objective::Leads,
+        Objective::Revenue,
+        Objective::Clv,
+    ];
+
+    /// The objective named `name` (as [`Objective::name`] writes it).
+    pub fn from_name(name: &str) -> Option<Objective> {
+        Objective::ALL.into_iter().find(|o| o.name() == name)
+    }
+
     /// What the response curves are fitted to (CLV: new customers, weighted afterwards).
     pub fn outcome(self) -> Outcome {
         match self {

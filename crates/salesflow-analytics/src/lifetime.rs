@@ -152,11 +152,13 @@ pub fn predict(
     horizons.push(horizon.periods);
     // The BG/NBD family factors the expectation as P(alive) · g(t; x, T): g, the costly
     // part (a 2F1 series per horizon), is computed once per distinct (frequency, T) pair and
-    // each triple only adds its P(alive). On 1 M demo customers: 447k triples, 18k pairs.
-    let mut probe = vec![0.0; horizons.len()];
+    // each triple only adds its P(alive). bench/clv's 1 M customers (weeks) have 446,979
+    // distinct triples but 15,646 (frequency, T) pairs; "clv predicted" went from 1.27 to
+    // 0.47 s (`SALESFLOW_TIMINGS=1 salesflow clv --orders ...`).
+    // Asked with no horizons: whether the model factors, without evaluating anything.
     let factored = triples.first().is_some_and(|&(f, _, t, _)| {
         model
-            .expected_purchases_if_alive_at(&horizons, f, t, &mut probe)
+            .expected_purchases_if_alive_at(&[], f, t, &mut [])
             .is_some()
     });
     let threads = salesflow_engine::default_threads();

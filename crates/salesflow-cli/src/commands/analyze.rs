@@ -81,8 +81,8 @@ pub struct Args {
     budget: bool,
     /// What the budget plan maximises (default: revenue when marketing_spend has
     /// attributed_revenue, else leads, else customers).
-    #[arg(long, value_enum, requires = "budget")]
-    budget_objective: Option<super::budget::Objective>,
+    #[arg(long, requires = "budget", value_parser = super::budget::objective_parser())]
+    budget_objective: Option<salesflow_analytics::budget::Objective>,
     /// Print metrics.json to stdout instead of the summary.
     #[arg(long)]
     json: bool,
@@ -141,9 +141,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
         clv_months: args.clv_months,
         monthly_discount_rate: args.discount_rate,
         budget: args.budget,
-        budget_objective: args
-            .budget_objective
-            .map(super::budget::Objective::objective),
+        budget_objective: args.budget_objective,
         budget_bounds: config.budget_bounds().clone(),
         forecast_months: args.forecast_months,
         churn: salesflow_analytics::predict::ChurnOptions {

@@ -11,30 +11,12 @@ use super::Global;
 use crate::input::{ReadFlags, UsageError, load_config};
 use crate::progress::Bars;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Objective {
-    /// New customers (customers.acquisition_channel by sign-up week, and by segment when
-    /// customers and marketing_spend both have one).
-    Customers,
-    /// Leads (marketing_spend.leads).
-    Leads,
-    /// Attributed revenue (marketing_spend.attributed_revenue).
-    Revenue,
-    /// New customers weighted by the value of their channel's customers (revenue to date plus
-    /// the CLV the models predict for the next 12 months, from the orders).
-    Clv,
-}
-
-impl Objective {
-    /// The analytics objective.
-    pub fn objective(self) -> budget::Objective {
-        match self {
-            Objective::Customers => budget::Objective::Customers,
-            Objective::Leads => budget::Objective::Leads,
-            Objective::Revenue => budget::Objective::Revenue,
-            Objective::Clv => budget::Objective::Clv,
-        }
-    }
+/// `--objective` (and analyze's `--budget-objective`): one of the library's objectives, by
+/// name, with the names listed in --help.
+pub fn objective_parser() -> impl clap::builder::TypedValueParser<Value = budget::Objective> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(budget::Objective::ALL.map(budget::Objective::name))
+        .try_map(|name| budget::Objective::from_name(&name).ok_or("unknown objective"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,9 +43,13 @@ pub struct Args {
     /// least this [default: 1, a unit must earn back what it costs].
     #[arg(long, value_name = "VALUE")]
     min_return: Option<f64>,
-    /// What to maximise.
-    #[arg(long, value_enum, default_value = "customers")]
-    objective: Objective,
+    /// What to maximise: customers (new customers by acquisition channel and sign-up week,
+    /// and by segment when customers and marketing_spend both have one), leads
+    /// (marketing_spend.leads), revenue (marketing_spend.attributed_revenue) or clv (new
+    /// customers weighted by the value of their channel's customers: revenue to date plus the
+    /// CLV the models predict for the next 12 months).
+    #[arg(long, default_value = "customers", value_parser = objective_parser())]
+    objective: budget::Objective,
     /// Weeks that count as "recent" for the current split and the default bounds.
     #[arg(long, default_value_t = 13)]
     recent_weeks: usize,
@@ -114,7 +100,7 @@ pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let bars = Bars::new(global.quiet || args.json);
     let dataset = args.read.load_dir(data, &config, &bars)?;
     let settings = BudgetSettings {
-        objective: args.objective.objective(),
+        objective: args.objective,
         customer_value: None,
         total: Some(args.total),
         recent_weeks: args.recent_weeks,

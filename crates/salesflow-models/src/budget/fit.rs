@@ -168,8 +168,8 @@ pub struct ResponseFit {
     pub converged: bool,
     /// Adstock length used.
     pub max_lag: usize,
-    /// For drawing plausible curves: the fitted parameter vector, the indices the data pin
-    /// down, and the Cholesky factor of their (dispersion-scaled) covariance.
+    /// For drawing plausible curves around `optimum`: the indices the data pin down, and the
+    /// Cholesky factor of their (dispersion-scaled) covariance.
     sampling: Option<Sampling>,
     /// The optimum on the fitting scale, the data weight it was found with, and the
     /// objective there: what [`likelihood_ratio`] starts from and compares with.
@@ -181,7 +181,6 @@ pub struct ResponseFit {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Sampling {
-    x: Vec<f64>,
     free: Vec<usize>,
     cholesky: Vec<f64>,
     series: usize,
@@ -217,7 +216,7 @@ impl ResponseFit {
             .map(|_| {
                 // Independent normals, correlated through the Cholesky factor.
                 let z: Vec<f64> = (0..m).map(|_| rng.normal()).collect();
-                let mut x = s.x.clone();
+                let mut x = self.optimum.clone();
                 for (row, &i) in s.free.iter().enumerate() {
                     x[i] += (0..=row)
                         .map(|col| s.cholesky[row * m + col] * z[col])
@@ -828,7 +827,6 @@ pub fn fit_response(data: &ResponseData, priors: &Priors) -> Result<ResponseFit,
     };
     let sampling = covariance.as_ref().and_then(|c| {
         cholesky(c, m).map(|cholesky| Sampling {
-            x: x.clone(),
             free: free.clone(),
             cholesky,
             series: series.len(),

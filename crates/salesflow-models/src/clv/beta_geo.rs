@@ -202,6 +202,64 @@ pub(crate) fn fit_family(
     )
 }
 
+/// The [`super::RepeatPurchaseModel`] of a model of the BG/NBD family, from its inherent
+/// `conditional(x, t_x, T) -> Conditional`: the two models differ only there.
+macro_rules! repeat_purchase_model_via_conditional {
+    ($model:ty) => {
+        impl $crate::clv::RepeatPurchaseModel for $model {
+            fn expected_purchases(
+                &self,
+                t: f64,
+                frequency: f64,
+                recency: f64,
+                age: f64,
+            ) -> Result<f64, $crate::error::ModelError> {
+                $crate::clv::summary::check_customer(frequency, recency, age)?;
+                self.conditional(frequency, recency, age).at(t)
+            }
+
+            fn expected_purchases_at(
+                &self,
+                ts: &[f64],
+                frequency: f64,
+                recency: f64,
+                age: f64,
+                out: &mut [f64],
+            ) -> Result<(), $crate::error::ModelError> {
+                $crate::clv::summary::check_customer(frequency, recency, age)?;
+                self.conditional(frequency, recency, age).at_each(ts, out)
+            }
+
+            fn expected_purchases_if_alive_at(
+                &self,
+                ts: &[f64],
+                frequency: f64,
+                age: f64,
+                out: &mut [f64],
+            ) -> Option<Result<(), $crate::error::ModelError>> {
+                // Recency enters only P(alive): any value within [0, T] gives the same g.
+                Some(
+                    $crate::clv::summary::check_customer(frequency, 0.0, age).and_then(|()| {
+                        self.conditional(frequency, 0.0, age)
+                            .if_alive_at_each(ts, out)
+                    }),
+                )
+            }
+
+            fn probability_alive(
+                &self,
+                frequency: f64,
+                recency: f64,
+                age: f64,
+            ) -> Result<f64, $crate::error::ModelError> {
+                $crate::clv::summary::check_customer(frequency, recency, age)?;
+                Ok(self.conditional(frequency, recency, age).alive)
+            }
+        }
+    };
+}
+pub(crate) use repeat_purchase_model_via_conditional;
+
 /// One customer's conditional expectation in the BG/NBD family:
 /// E[X(t) | x, t_x, T] = H(r + x, a, b', t/(α + T)) · P(alive), with b' = b + x (BG/NBD) or
 /// b + x + 1 (MBG/NBD) and P(alive) = 1 for a BG/NBD customer without repeat purchases.

@@ -2,13 +2,13 @@
 //! follow a Poisson process with rate λ ~ Gamma(r, α); after each repeat purchase the customer
 //! drops out with probability p ~ Beta(a, b).
 
-use super::RepeatPurchaseModel;
 use super::beta_geo::{
     Conditional, beta_expectation, check_purchases, fit_family, nb_point_and_tail,
+    repeat_purchase_model_via_conditional,
 };
 use super::optim::{FitOptions, FitResult, ParamMap};
 use super::special::ln_beta;
-use super::summary::{RfmRow, check_customer};
+use super::summary::RfmRow;
 use crate::error::{ModelError, non_negative, positive};
 
 /// Model name used in [`FitResult::model`].
@@ -83,7 +83,10 @@ impl BgNbd {
         Ok(first + second)
     }
 
-    /// The customer's conditional expectation (FHL 2005 eq. 10).
+    /// The customer's conditional expectation (FHL 2005 eq. 10), with the 2F1 evaluated so
+    /// that the cases where lifetimes returns NaN or a negative number (a + b + x − 1 ≤ 0,
+    /// a = 1, t ≫ α + T) stay finite, and `P(alive | x, t_x, T) = 1/(1 + 1{x>0} (a/(b+x−1))
+    /// ((α+T)/(α+t_x))^(r+x))` (Fader, Hardie & Lee 2008 note 021).
     fn conditional(&self, x: f64, recency: f64, age: f64) -> Conditional {
         Conditional {
             s: self.r + x,
@@ -105,58 +108,7 @@ impl BgNbd {
     }
 }
 
-impl RepeatPurchaseModel for BgNbd {
-    /// FHL 2005 eq. (10), with the 2F1 evaluated so that the cases where lifetimes returns
-    /// NaN or a negative number (a + b + x − 1 ≤ 0, a = 1, t ≫ α + T) stay finite.
-    fn expected_purchases(
-        &self,
-        t: f64,
-        frequency: f64,
-        recency: f64,
-        age: f64,
-    ) -> Result<f64, ModelError> {
-        check_customer(frequency, recency, age)?;
-        self.conditional(frequency, recency, age).at(t)
-    }
-
-    fn expected_purchases_at(
-        &self,
-        ts: &[f64],
-        frequency: f64,
-        recency: f64,
-        age: f64,
-        out: &mut [f64],
-    ) -> Result<(), ModelError> {
-        check_customer(frequency, recency, age)?;
-        self.conditional(frequency, recency, age).at_each(ts, out)
-    }
-
-    fn expected_purchases_if_alive_at(
-        &self,
-        ts: &[f64],
-        frequency: f64,
-        age: f64,
-        out: &mut [f64],
-    ) -> Option<Result<(), ModelError>> {
-        // Recency enters only P(alive): any value within [0, T] gives the same g.
-        Some(check_customer(frequency, 0.0, age).and_then(|()| {
-            self.conditional(frequency, 0.0, age)
-                .if_alive_at_each(ts, out)
-        }))
-    }
-
-    /// `P(alive | x, t_x, T) = 1/(1 + 1{x>0} (a/(b+x−1)) ((α+T)/(α+t_x))^(r+x))` (Fader, Hardie
-    /// & Lee 2008 note 021).
-    fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError> {
-        check_customer(frequency, recency, age)?;
-        if frequency == 0.0 {
-            return Ok(1.0);
-        }
-        Ok(probability_from_ln_odds(
-            self.ln_dropout_odds(frequency, recency, age),
-        ))
-    }
-}
+repeat_purchase_model_via_conditional!(BgNbd);
 
 /// 1/(1 + e^l), stable for any l.
 pub(crate) fn probability_from_ln_odds(l: f64) -> f64 {
@@ -174,6 +126,7 @@ mod tests {
     use super::super::optim::{Objective, minimize_multistart, screen_stride};
     use super::super::summary::prepare_rfm;
     use super::*;
+    use crate::clv::RepeatPurchaseModel;
     use crate::rng::SplitMix64;
 
     /// BG/NBD customers with r = 1, α = 2, a = 1, b = 3 (exponential and Beta(1, b) draws by

@@ -2,14 +2,14 @@
 //! BG/NBD with an additional chance p of dropping out right after the first purchase, so that
 //! customers without repeat purchases can be inactive too.
 
-use super::RepeatPurchaseModel;
 use super::beta_geo::{
     Conditional, beta_expectation, check_purchases, fit_family, nb_point_and_tail,
+    repeat_purchase_model_via_conditional,
 };
 use super::bg_nbd::probability_from_ln_odds;
 use super::optim::{FitOptions, FitResult, ParamMap};
 use super::special::ln_beta;
-use super::summary::{RfmRow, check_customer};
+use super::summary::RfmRow;
 use crate::error::{ModelError, non_negative, positive};
 
 /// Model name used in [`FitResult::model`].
@@ -78,7 +78,9 @@ impl MbgNbd {
         Ok(first + drop_now * tail)
     }
 
-    /// The customer's conditional expectation: H(r+x, a, b+x+1, t/(α+T)) · P(alive).
+    /// The customer's conditional expectation: H(r+x, a, b+x+1, t/(α+T)) · P(alive), that is
+    /// (a+b+x)/(a−1) · (1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(α+T+t))) · P(alive)
+    /// with P(alive) = 1/(1 + (a/(b+x)) ((α+T)/(α+t_x))^(r+x)).
     fn conditional(&self, x: f64, recency: f64, age: f64) -> Conditional {
         Conditional {
             s: self.r + x,
@@ -94,50 +96,4 @@ impl MbgNbd {
     }
 }
 
-impl RepeatPurchaseModel for MbgNbd {
-    /// (a+b+x)/(a−1) · (1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(α+T+t))) · P(alive).
-    fn expected_purchases(
-        &self,
-        t: f64,
-        frequency: f64,
-        recency: f64,
-        age: f64,
-    ) -> Result<f64, ModelError> {
-        check_customer(frequency, recency, age)?;
-        self.conditional(frequency, recency, age).at(t)
-    }
-
-    fn expected_purchases_at(
-        &self,
-        ts: &[f64],
-        frequency: f64,
-        recency: f64,
-        age: f64,
-        out: &mut [f64],
-    ) -> Result<(), ModelError> {
-        check_customer(frequency, recency, age)?;
-        self.conditional(frequency, recency, age).at_each(ts, out)
-    }
-
-    fn expected_purchases_if_alive_at(
-        &self,
-        ts: &[f64],
-        frequency: f64,
-        age: f64,
-        out: &mut [f64],
-    ) -> Option<Result<(), ModelError>> {
-        // Recency enters only P(alive): any value within [0, T] gives the same g.
-        Some(check_customer(frequency, 0.0, age).and_then(|()| {
-            self.conditional(frequency, 0.0, age)
-                .if_alive_at_each(ts, out)
-        }))
-    }
-
-    /// P(alive) = 1/(1 + (a/(b+x)) ((α+T)/(α+t_x))^(r+x)).
-    fn probability_alive(&self, frequency: f64, recency: f64, age: f64) -> Result<f64, ModelError> {
-        check_customer(frequency, recency, age)?;
-        Ok(probability_from_ln_odds(
-            self.ln_dropout_odds(frequency, recency, age),
-        ))
-    }
-}
+repeat_purchase_model_via_conditional!(MbgNbd);
