@@ -277,8 +277,9 @@ elif [[ -s "$OUT/lt_clv.err" ]]; then
     [[ -z "$steps" ]] || echo "lifetimes in-process steps (until stopped): $steps"
 fi
 
-sf_steps=$(awk '/^clv [a-z ]+: [0-9.]+ s$/ { sub(/^clv /, ""); sub(/:/, ""); sub(/ s$/, "")
-    printf "%s%s", s, $0; s = ", " }' "$OUT/sf_clv.err")
+sf_steps=$(awk '/^clv [a-z ]+: [0-9.]+ s( \(cpu [0-9.]+ s\))?$/ { sub(/^clv /, ""); sub(/:/, "")
+    sub(/ s$/, ""); sub(/ s \(cpu /, " (cpu "); sub(/ s\)$/, ")"); printf "%s%s", s, $0; s = ", " }' \
+    "$OUT/sf_clv.err")
 [[ -z "$sf_steps" ]] || echo "salesflow phases (last run, SALESFLOW_TIMINGS): $sf_steps"
 
 # ---- outputs must agree ------------------------------------------------------------

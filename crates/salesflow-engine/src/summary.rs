@@ -281,20 +281,24 @@ pub async fn customer_summary(dataset: &Dataset, options: &SummaryOptions) -> Re
             "give --orders FILE, or a --data folder with orders.csv",
         ));
     }
+    // The first and last purchase instants, made days here: the day of the extreme instant
+    // is the extreme day, and the day expression over every row was most of this query's time
+    // (60 of 110 ms of CPU on bench/clv's 3.3 M orders, `EXPLAIN ANALYZE`).
     let bounds = dataset
         .sql(&format!(
-            "SELECT MIN({day}), MAX({day}) FROM orders WHERE {}",
+            "SELECT CAST(MIN(ordered_at) AS BIGINT), CAST(MAX(ordered_at) AS BIGINT) \
+             FROM orders WHERE {}",
             purchase_predicate(),
-            day = day_sql()
         ))
         .await?;
+    let day_of = |micros: i64| micros.div_euclid(MICROS_PER_DAY) as i32;
     let (first, last) = bounds
         .first()
         .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
         .map(|b| {
             (
-                b.column(0).as_primitive::<Int64Type>().value(0) as i32,
-                b.column(1).as_primitive::<Int64Type>().value(0) as i32,
+                day_of(b.column(0).as_primitive::<Int64Type>().value(0)),
+                day_of(b.column(1).as_primitive::<Int64Type>().value(0)),
             )
         })
         .ok_or_else(|| {

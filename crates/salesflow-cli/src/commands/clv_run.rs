@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
+use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{TableKind, TimeUnit};
@@ -19,7 +19,7 @@ use salesflow_report::{Heatmap, LineChart, Series, heatmap, line_chart};
 use super::Global;
 use crate::input::{ReadFlags, UsageError, load_config};
 use crate::progress::Bars;
-use salesflow_analytics::lifetime::{self, Customer, Horizon};
+use salesflow_analytics::lifetime::{self, Horizon};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum PurchaseModel {
@@ -117,28 +117,29 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     };
     laps.lap("read and clean");
     let summary = rt.block_on(customer_summary(&dataset, &summary_options))?;
+    // The orders are not needed again: what comes next reuses their memory (a fresh page
+    // costs more than the work on it here).
+    drop(dataset);
     laps.lap("summary");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let fit_options = FitOptions::default();
     // Three pieces of work that do not wait on each other run side by side: writing
-    // summary.csv, the purchase model and the spend model (on bench/clv's input the stretch
-    // from "customers" to "summary written" went from 1.2 to 0.96 s, SALESFLOW_TIMINGS=1).
-    let (customers, candidates, spend_fit) = std::thread::scope(|scope| -> Result<_> {
+    // summary.csv, the purchase model (with the grouping of customers it needs) and the spend
+    // model (on bench/clv's input the stretch from "customers" to "summary written" went from
+    // 1.2 to 0.96 s, SALESFLOW_TIMINGS=1).
+    let (customers, groups, candidates, spend_fit) = std::thread::scope(|scope| -> Result<_> {
         let (summary_path, summary) = (out.join("summary.csv"), &summary);
         let writer = scope
             .spawn(move || output::write_file(&summary_path, &summary.schema, &summary.batches));
         let customers = lifetime::customers(&summary.batches)?;
         laps.lap("customers");
         // Purchase model: the one asked for, or the best of three by BIC.
-        let rows = clv::compress(
-            &customers
-                .iter()
-                .map(|c| (c.frequency, c.recency, c.age))
-                .collect::<Vec<_>>(),
-        );
-        laps.lap("compressed");
+        // The spend model needs only the customers: it fits while they are grouped.
         let (spend_rows, spend_options) = (lifetime::spend_rows(&customers), fit_options.clone());
         let spend_thread = scope.spawn(move || clv::gamma_gamma::fit(&spend_rows, &spend_options));
+        let groups = lifetime::Grouped::of(&customers);
+        let rows = groups.rows();
+        laps.lap("compressed");
         let candidates: Vec<FitResult> = match args.model {
             PurchaseModel::Bgnbd => vec![clv::bg_nbd::fit(&rows, &fit_options)?],
             PurchaseModel::Mbgnbd => vec![clv::mbg_nbd::fit(&rows, &fit_options)?],
@@ -155,7 +156,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         laps.lap("spend model fitted");
         writer.join().map_err(|_| stopped("summary writer"))??;
         laps.lap("summary written");
-        Ok((customers, candidates, spend_fit))
+        Ok((customers, groups, candidates, spend_fit))
     })?;
     for fit in &candidates {
         write_json(&out.join(format!("fit_{}.json", fit.model)), fit)?;
@@ -182,10 +183,11 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             None
         }
     };
-    let predictions = lifetime::predict(
+    let predictions = lifetime::predict_grouped(
         model.as_ref(),
         spend.as_ref(),
         &customers,
+        &groups,
         &Horizon {
             periods: horizon,
             months: args.months,
@@ -193,8 +195,12 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             unit: args.time_unit,
         },
     )?;
+    // Totals for the report below, before the columns move into the output.
+    let expected_total: f64 = predictions.expected_purchases.iter().sum();
+    let alive_total: f64 = predictions.p_alive.iter().sum();
+    let value_total: f64 = predictions.clv.iter().flatten().sum();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("customer_id", DataType::Utf8View, false),
         Field::new("frequency", DataType::Float64, false),
         Field::new("recency", DataType::Float64, false),
         Field::new("T", DataType::Float64, false),
@@ -204,27 +210,37 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
         Field::new("expected_spend", DataType::Float64, true),
         Field::new("clv", DataType::Float64, true),
     ]));
-    let column = |f: fn(&Customer) -> f64| -> ArrayRef {
-        Arc::new(Float64Array::from_iter_values(customers.iter().map(f)))
-    };
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(StringArray::from_iter_values(
-                customers.iter().map(|c| c.id.as_str()),
-            )),
-            column(|c| c.frequency),
-            column(|c| c.recency),
-            column(|c| c.age),
-            column(|c| c.monetary),
-            Arc::new(Float64Array::from(predictions.expected_purchases.clone())),
-            Arc::new(Float64Array::from(predictions.p_alive.clone())),
-            Arc::new(Float64Array::from(predictions.expected_spend.clone())),
-            Arc::new(Float64Array::from(predictions.clv.clone())),
-        ],
-    )?;
+    // One output batch per summary batch, sharing the summary's id and input columns (the
+    // customers are the summary's rows in order).
+    let whole: [ArrayRef; 4] = [
+        Arc::new(Float64Array::from(predictions.expected_purchases)),
+        Arc::new(Float64Array::from(predictions.p_alive)),
+        Arc::new(Float64Array::from(predictions.expected_spend)),
+        Arc::new(Float64Array::from(predictions.clv)),
+    ];
+    let mut batches = Vec::with_capacity(summary.batches.len());
+    let mut offset = 0;
+    for part in &summary.batches {
+        let column = |name: &str| -> Result<ArrayRef> {
+            let array = part
+                .column_by_name(name)
+                .with_context(|| format!("the summary has no column {name}"))?;
+            Ok(datafusion::arrow::compute::cast(array, &DataType::Float64)?)
+        };
+        let rows = part.num_rows();
+        let mut columns = vec![
+            datafusion::arrow::compute::cast(part.column(0), &DataType::Utf8View)?,
+            column("frequency")?,
+            column("recency")?,
+            column("T")?,
+            column("monetary_value")?,
+        ];
+        columns.extend(whole.iter().map(|array| array.slice(offset, rows)));
+        batches.push(RecordBatch::try_new(schema.clone(), columns)?);
+        offset += rows;
+    }
     laps.lap("predicted");
-    output::write_file(&out.join("predictions.csv"), &schema, &[batch])?;
+    output::write_file(&out.join("predictions.csv"), &schema, &batches)?;
     laps.lap("predictions written");
 
     // Charts.
@@ -379,13 +395,11 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     }
     println!(
         "expected purchases in the next {horizon:.0} {unit_name}s: {:.0}; customers probably still active: {:.0}",
-        predictions.expected_purchases.iter().sum::<f64>(),
-        predictions.p_alive.iter().sum::<f64>()
+        expected_total, alive_total
     );
     if spend.is_some() {
-        let total: f64 = predictions.clv.iter().flatten().sum();
         println!(
-            "expected value of the next {} months ({}% a month discount): {total:.2}",
+            "expected value of the next {} months ({}% a month discount): {value_total:.2}",
             args.months,
             args.discount_rate * 100.0
         );

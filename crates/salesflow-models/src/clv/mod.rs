@@ -46,7 +46,7 @@ pub use mbg_nbd::MbgNbd;
 pub use optim::{FitOptions, FitResult};
 pub use pareto_nbd::ParetoNbd;
 pub use sbg::Sbg;
-pub use summary::{PeriodRow, RfmRow, SbgCustomer, SpendRow, compress};
+pub use summary::{PeriodRow, RfmRow, SbgCustomer, SpendRow, compress, compress_weighted};
 pub use value::discounted_value_over_cac;
 
 use crate::error::ModelError;

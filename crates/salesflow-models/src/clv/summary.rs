@@ -26,33 +26,39 @@ pub struct RfmRow {
 /// Rows come out sorted (by frequency, then recency, then T); `-0.0` is grouped with `0.0`.
 /// Values are not validated here: the fitters do that and name the offending row.
 pub fn compress(customers: &[(f64, f64, f64)]) -> Vec<RfmRow> {
+    compress_weighted(customers.iter().map(|&(x, tx, t)| (x, tx, t, 1.0)))
+}
+
+/// [`compress`] of `(frequency, recency, T, weight)` rows: the weights of equal triples add up
+/// (a caller that has already counted its customers' triples sorts only the distinct ones).
+pub fn compress_weighted(rows: impl IntoIterator<Item = (f64, f64, f64, f64)>) -> Vec<RfmRow> {
     // Sorted by integer keys that order as `f64::total_cmp` does (a third of the time of
     // sorting with three float comparisons, on a million customers).
     let key = |v: f64| {
         let bits = (v + 0.0).to_bits() as i64;
         bits ^ ((((bits >> 63) as u64) >> 1) as i64)
     };
-    let mut keyed: Vec<([i64; 3], (f64, f64, f64))> = customers
-        .iter()
-        .map(|&(x, tx, t)| ([key(x), key(tx), key(t)], (x + 0.0, tx + 0.0, t + 0.0)))
+    type Keyed = ([i64; 3], (f64, f64, f64, f64));
+    let mut keyed: Vec<Keyed> = rows
+        .into_iter()
+        .map(|(x, tx, t, w)| ([key(x), key(tx), key(t)], (x + 0.0, tx + 0.0, t + 0.0, w)))
         .collect();
     keyed.sort_unstable_by_key(|(k, _)| *k);
-    let v = keyed.into_iter().map(|(_, row)| row);
     let mut out: Vec<RfmRow> = Vec::new();
-    for (x, tx, t) in v {
+    for (_, (x, tx, t, w)) in keyed {
         match out.last_mut() {
             Some(last)
                 if last.frequency.to_bits() == x.to_bits()
                     && last.recency.to_bits() == tx.to_bits()
                     && last.t.to_bits() == t.to_bits() =>
             {
-                last.weight += 1.0;
+                last.weight += w;
             }
             _ => out.push(RfmRow {
                 frequency: x,
                 recency: tx,
                 t,
-                weight: 1.0,
+                weight: w,
             }),
         }
     }
