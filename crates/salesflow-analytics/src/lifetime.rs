@@ -46,9 +46,10 @@ pub fn customers(batches: &[RecordBatch]) -> Result<Vec<Customer>> {
                 .and_then(|c| c.as_primitive_opt::<Float64Type>())
                 .ok_or_else(|| column_error(name))
         };
-        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)
+        // Ids are string views as the engine reads them; other types are cast.
+        let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8View)
             .map_err(|e| AnalyticsError::Engine(e.into()))?;
-        let ids = ids.as_string::<i32>();
+        let ids = ids.as_string_view();
         let frequency = batch
             .column_by_name("frequency")
             .and_then(|c| c.as_primitive_opt::<Int64Type>())

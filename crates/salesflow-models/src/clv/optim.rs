@@ -501,7 +501,7 @@ pub(crate) fn screen_stride(rows: usize) -> Option<usize> {
 /// to convergence (or `max_iter` iterations in total). With a `sample` objective (the same
 /// likelihood over a sample of the rows), that is done on the sample, and its optimum is
 /// carried on to convergence on `obj`.
-pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
+pub(crate) fn minimize_multistart<O: Objective + Sync + ?Sized>(
     model: &'static str,
     obj: &O,
     starts: &[Vec<f64>],
@@ -542,10 +542,15 @@ pub(crate) fn minimize_multistart<O: Objective + ?Sized>(
         // rows as without a sample, and the better of the two kept.
     }
     let mut best: Option<Minimum> = from_sample;
-    for s in starts {
-        if let Some(m) = bfgs(&pen, s, None, opts.max_iter.min(SCREEN_ITERS), tol)
-            && best.as_ref().is_none_or(|b| better(&m, b))
-        {
+    // The starts are independent: tried side by side (on a screening sample the rows are too
+    // few for `by_blocks` to share one evaluation out), then compared in their order, so the
+    // choice is the same on any number of cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tried = crate::parallel::map_jobs(threads, starts.len(), |i| {
+        bfgs(&pen, &starts[i], None, opts.max_iter.min(SCREEN_ITERS), tol)
+    });
+    for m in tried.into_iter().flatten() {
+        if best.as_ref().is_none_or(|b| better(&m, b)) {
             best = Some(m);
         }
     }
