@@ -364,3 +364,44 @@ pub fn spend_rows(customers: &[Customer]) -> Vec<clv::SpendRow> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(id: &str, frequency: f64, recency: f64, age: f64) -> Customer {
+        Customer {
+            id: id.into(),
+            frequency,
+            recency,
+            age,
+            monetary: 10.0,
+            holdout: None,
+        }
+    }
+
+    /// The grouped rows are exactly `compress` of the customers' triples (−0 with 0, equal
+    /// triples weighted), and every customer points at its own triple.
+    #[test]
+    fn grouped_rows_are_the_compressed_triples() {
+        let customers = [
+            customer("a", 2.0, 5.0, 9.0),
+            customer("b", 0.0, 0.0, 9.0),
+            customer("c", 2.0, 5.0, 9.0),
+            customer("d", 0.0, -0.0, 9.0),
+            customer("e", 1.0, 3.5, 4.0),
+            customer("f", 0.0, 0.0, 4.0),
+        ];
+        let groups = Grouped::of(&customers);
+        let triples: Vec<(f64, f64, f64)> = customers
+            .iter()
+            .map(|c| (c.frequency, c.recency, c.age))
+            .collect();
+        assert_eq!(groups.rows(), clv::compress(&triples));
+        assert_eq!(groups.rows().len(), 4);
+        for (c, &slot) in customers.iter().zip(&groups.slot) {
+            let (x, tx, t, _) = groups.triples[slot as usize];
+            assert_eq!((x, tx + 0.0, t), (c.frequency, c.recency + 0.0, c.age));
+        }
+    }
+}
