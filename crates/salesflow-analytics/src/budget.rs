@@ -141,8 +141,6 @@ pub struct BudgetPlan {
     /// With [`Objective::Clv`]: where the customer values come from (`model` or
     /// `historical`).
     pub value_source: Option<&'static str>,
-    /// With [`Objective::Clv`]: channels valued at 0 for want of a usable customer value.
-    pub unvalued: Vec<String>,
     /// Weeks of spend history.
     pub weeks: usize,
     /// The weekly budget split.
@@ -165,6 +163,15 @@ pub struct BudgetPlan {
 }
 
 impl BudgetPlan {
+    /// With [`Objective::Clv`]: the channels valued at 0 for want of a usable customer value.
+    pub fn unvalued(&self) -> Vec<&str> {
+        self.channels
+            .iter()
+            .filter(|c| c.customer_value == Some(0.0))
+            .map(|c| c.channel.as_str())
+            .collect()
+    }
+
     /// Every number, under the keys `salesflow budget --json` prints.
     pub fn json(&self) -> Value {
         let rows: Vec<Value> = self
@@ -190,7 +197,7 @@ impl BudgetPlan {
         json!({
             "objective": self.objective.name(),
             "customer_value_source": self.value_source,
-            "channels_without_customer_value": self.unvalued,
+            "channels_without_customer_value": self.unvalued(),
             "weeks": self.weeks,
             "total": self.total,
             "expected_outcome": self.expected_outcome,
@@ -369,7 +376,7 @@ pub async fn plan_budget(
     // With the CLV objective each channel's customers count for their mean value: the curves
     // (and the points) are the customer curves scaled by it. A channel without a usable value
     // (no customer names it as their acquisition channel, or refunds outweigh its revenue) is
-    // valued at 0 and listed in `unvalued`.
+    // valued at 0 and listed by `BudgetPlan::unvalued`.
     let (value, value_source): (Vec<f64>, Option<&'static str>) = match settings.objective {
         Objective::Clv => {
             let (by_channel, source) = match &settings.customer_value {
@@ -555,20 +562,9 @@ pub async fn plan_budget(
             }
         })
         .collect();
-    let unvalued: Vec<String> = if value_source.is_some() {
-        channels
-            .iter()
-            .zip(&value)
-            .filter(|(_, v)| **v == 0.0)
-            .map(|(c, _)| c.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
     Ok(Ok(BudgetPlan {
         objective: settings.objective,
         value_source,
-        unvalued,
         weeks: weeks.len(),
         total,
         expected_outcome: plan.outcome,

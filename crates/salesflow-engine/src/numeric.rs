@@ -11,6 +11,16 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use crate::error::{EngineError, Location, Result};
 use crate::ingest::FileFormat;
 
+/// The line number of a file's first data row as messages give it: a CSV's header is line
+/// 1, a Parquet file's rows count from 1.
+pub fn first_data_line(path: &Path) -> u64 {
+    if FileFormat::of(path) == FileFormat::Csv {
+        2
+    } else {
+        1
+    }
+}
+
 /// Named numeric columns of a file, as `f64`, every value present and finite.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NumericColumns {
@@ -104,12 +114,7 @@ pub async fn read_labelled_numeric_columns(
     }
     let batches = frame.collect().await?;
     let mut out = NumericColumns::default();
-    // Line numbers of a CSV: the header is line 1; Parquet rows count from 1.
-    let first_line = if FileFormat::of(path) == FileFormat::Csv {
-        2
-    } else {
-        1
-    };
+    let first_line = first_data_line(path);
     for name in required
         .iter()
         .chain(optional)

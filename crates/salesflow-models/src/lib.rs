@@ -32,6 +32,7 @@ pub mod parallel;
 pub mod recommend;
 mod rng;
 pub mod segment;
+mod sigmoid;
 pub mod tree;
 
 pub use error::ModelError;

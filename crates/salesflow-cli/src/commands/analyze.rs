@@ -75,8 +75,8 @@ pub struct Args {
     /// Only deals created on or before this day (YYYY-MM-DD) enter the pipeline metrics.
     #[arg(long, value_name = "DATE", value_parser = crate::input::parse_date, requires = "deals_from")]
     deals_to: Option<chrono::NaiveDate>,
-    /// Also fit the marketing response curves and re-split the recent weekly budget (adds
-    /// about 3 s: the curve fit does not depend on the number of customers).
+    /// Also fit the marketing response curves and re-split the recent weekly budget (adds a
+    /// few seconds: the curve fit does not depend on the number of customers).
     #[arg(long)]
     budget: bool,
     /// What the budget plan maximises (default: revenue when marketing_spend has

@@ -188,10 +188,11 @@ fn print_plan(plan: &BudgetPlan) -> Result<()> {
             },
             values.join(", ")
         ));
-        if !plan.unvalued.is_empty() {
+        let unvalued = plan.unvalued();
+        if !unvalued.is_empty() {
             text.push_str(&format!(
                 "valued at 0 (no customer names them as their acquisition channel, or refunds outweigh their revenue): {}\n",
-                plan.unvalued.join(", ")
+                unvalued.join(", ")
             ));
         }
     }

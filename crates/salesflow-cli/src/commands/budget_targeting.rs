@@ -129,11 +129,7 @@ fn read_segments(file: &Path) -> Result<Vec<SegmentEconomics>> {
         column("cost_per_prospect"),
     );
     let prospects = columns.get("prospects");
-    // Lines of a CSV count the header; rows of a Parquet file count from 1.
-    let first_line = match salesflow_engine::ingest::FileFormat::of(file) {
-        salesflow_engine::ingest::FileFormat::Csv => 2,
-        _ => 1,
-    };
+    let first_line = salesflow_engine::numeric::first_data_line(file);
     let at = |row: usize, column: &str| Location {
         file: Some(file.to_owned()),
         line: Some(row as u64 + first_line),

@@ -47,7 +47,7 @@ impl Curve for Hill {
         }
         // A logistic function of s ln(x/K): finite however far x is from K.
         let z = self.shape * (x / self.half_saturation).ln();
-        self.beta / (1.0 + (-z).exp())
+        self.beta * crate::sigmoid::logistic(z)
     }
     fn slope(&self, x: f64) -> f64 {
         if x <= 0.0 {
@@ -60,7 +60,7 @@ impl Curve for Hill {
             };
         }
         let z = self.shape * (x / self.half_saturation).ln();
-        let (hill, rest) = (1.0 / (1.0 + (-z).exp()), 1.0 / (1.0 + z.exp()));
+        let (hill, rest) = crate::sigmoid::logistic_pair(z);
         self.beta * self.shape * hill * rest / x
     }
 }

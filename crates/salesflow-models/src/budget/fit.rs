@@ -13,6 +13,7 @@ use super::curves::{Curve, Hill, adstock, adstock_weights};
 use crate::ModelError;
 use crate::clv::optim::{Objective, bfgs, cholesky, hessian, spd_inverse};
 use crate::rng::SplitMix64;
+use crate::sigmoid::{logistic, logistic_pair};
 
 /// One series of spend and outcome per period.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,7 +135,7 @@ impl Priors {
             // density on the logit scale vanishes at α = 0 and pushes every carry-over to
             // about 1/4 even when the data say none, which smooths the spend and makes the
             // fitted curves steeper than they are.
-            let alpha = 1.0 / (1.0 + (-z_alpha).exp());
+            let alpha = logistic(z_alpha);
             value -= (a - 1.0) * ln_sigmoid(z_alpha) + (b - 1.0) * ln_sigmoid(-z_alpha);
             g[2] += (b - 1.0) * alpha - (a - 1.0) * (1.0 - alpha);
         }
@@ -241,13 +242,13 @@ const SHAPE_MIN: f64 = 0.2;
 const SHAPE_MAX: f64 = 10.0;
 
 fn shape_of(z: f64) -> f64 {
-    SHAPE_MIN + (SHAPE_MAX - SHAPE_MIN) / (1.0 + (-z).exp())
+    SHAPE_MIN + (SHAPE_MAX - SHAPE_MIN) * logistic(z)
 }
 
 /// d shape / dz, for the delta-method standard error.
 fn shape_slope(z: f64) -> f64 {
-    let s = 1.0 / (1.0 + (-z).exp());
-    (SHAPE_MAX - SHAPE_MIN) * s * (1.0 - s)
+    let (s, rest) = logistic_pair(z);
+    (SHAPE_MAX - SHAPE_MIN) * s * rest
 }
 
 /// (baseline, ceiling) per series, (K, shape, carry-over) per channel, and season factors.
@@ -279,7 +280,7 @@ fn unpack(x: &[f64], n: usize, c_count: usize, seasons: usize, scale: &[f64]) ->
             (
                 x[o].exp() * scale[c],
                 shape_of(x[o + 1]),
-                1.0 / (1.0 + (-x[o + 2]).exp()),
+                logistic(x[o + 2]),
             )
         })
         .collect();
@@ -370,12 +371,12 @@ impl Objective for Problem<'_> {
             for (t, (&a, &y)) in carried.iter().zip(&s.outcome).enumerate() {
                 let m = self.season_of[t];
                 let d = season[m];
-                // H = r / (1 + r), 1 - H = 1 / (1 + r): no cancellation near saturation.
+                // H and 1 − H as logistic functions of h ln(a/K): finite however far from K,
+                // and no cancellation near saturation.
                 let (hill, hill_rest, log_ratio) = if a > 0.0 {
-                    // As logistic functions of h ln(a/K): finite however far from K.
                     let log_ratio = (a / k).ln();
-                    let z = h * log_ratio;
-                    (1.0 / (1.0 + (-z).exp()), 1.0 / (1.0 + z.exp()), log_ratio)
+                    let (hill, rest) = logistic_pair(h * log_ratio);
+                    (hill, rest, log_ratio)
                 } else {
                     (0.0, 1.0, 0.0)
                 };
@@ -659,10 +660,10 @@ fn profile_end(problem: &Problem, optimum: &Start, index: usize, direction: f64)
     const HALF_CHI2_95: f64 = 3.841_458_820_694_124 / 2.0;
     let reach = 100f64.ln();
     let x = optimum.x;
-    // Each re-fit starts where the previous one ended. (From BFGS's inverse Hessian of the
-    // fit, conditioned on the held parameter, the re-fits were three times faster but stopped
-    // short of the minimum often enough to narrow intervals: on the demo, search's lower end
-    // 1,846 became 2,083 with the estimate at 2,087.)
+    // Each re-fit starts where the previous one ended. (Starting them from BFGS's inverse
+    // Hessian of the fit, conditioned on the held parameter, was tried and dropped: they
+    // stopped short of the minimum often enough to narrow intervals: on the demo, search's
+    // lower end 1,846 became 2,083 with the estimate at 2,087.)
     let mut start: Vec<f64> = x
         .iter()
         .enumerate()

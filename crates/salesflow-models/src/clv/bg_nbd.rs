@@ -112,12 +112,7 @@ repeat_purchase_model_via_conditional!(BgNbd);
 
 /// 1/(1 + e^l), stable for any l.
 pub(crate) fn probability_from_ln_odds(l: f64) -> f64 {
-    if l > 0.0 {
-        let e = (-l).exp();
-        e / (1.0 + e)
-    } else {
-        1.0 / (1.0 + l.exp())
-    }
+    crate::sigmoid::logistic(-l)
 }
 
 #[cfg(test)]

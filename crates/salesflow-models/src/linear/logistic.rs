@@ -10,6 +10,7 @@
 //! usual Wald errors when λ = 0, an approximation otherwise. A fit whose iterations do not
 //! settle (perfectly separated data without a penalty) is returned with `converged = false`.
 
+use crate::sigmoid::logistic;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::ModelError;
@@ -72,18 +73,8 @@ impl LogisticFit {
         let beta: Vec<f64> = self.coefficients.iter().map(|c| c.estimate).collect();
         Ok(linear_predictor(features, &beta, self.intercept)
             .into_iter()
-            .map(sigmoid)
+            .map(logistic)
             .collect())
-    }
-}
-
-/// The logistic function, without overflow for large |η|.
-fn sigmoid(eta: f64) -> f64 {
-    if eta >= 0.0 {
-        1.0 / (1.0 + (-eta).exp())
-    } else {
-        let e = eta.exp();
-        e / (1.0 + e)
     }
 }
 
@@ -251,7 +242,7 @@ fn gradient_and_hessian(
 ) -> (Vec<f64>, Vec<f64>) {
     let offset = usize::from(intercept);
     let k = features.cols() + offset;
-    let p: Vec<f64> = eta.iter().map(|&e| sigmoid(e)).collect();
+    let p: Vec<f64> = eta.iter().map(|&e| logistic(e)).collect();
     let residual: Vec<f64> = p
         .iter()
         .zip(y)
@@ -334,8 +325,8 @@ mod tests {
 
     #[test]
     fn huge_linear_predictors_give_probabilities_not_nan() {
-        assert_eq!(sigmoid(1e6), 1.0);
-        assert_eq!(sigmoid(-1e6), 0.0);
+        assert_eq!(logistic(1e6), 1.0);
+        assert_eq!(logistic(-1e6), 0.0);
         assert!((softplus(800.0) - 800.0).abs() < 1e-12);
     }
 }
