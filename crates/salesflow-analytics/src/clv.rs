@@ -55,6 +55,7 @@ impl ClvResult {
 /// failed), which the report shows.
 pub(crate) fn fit_and_predict(
     customers: &[Customer],
+    name: lifetime::CustomerName<'_>,
     options: &AnalyzeOptions,
 ) -> std::result::Result<ClvResult, String> {
     let repeaters = customers.iter().filter(|c| c.frequency > 0.0).count();
@@ -89,6 +90,7 @@ pub(crate) fn fit_and_predict(
             monthly_discount_rate: options.monthly_discount_rate,
             unit: TimeUnit::Day,
         },
+        name,
     )
     .map_err(|e| format!("CLV predictions failed: {e}"))?;
     Ok(ClvResult {

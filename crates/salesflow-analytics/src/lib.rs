@@ -255,7 +255,8 @@ pub async fn analyze(
     step("pipeline and subscriptions");
 
     let customers = lifetime::customers(&summary.batches)?;
-    let clv = match clv::fit_and_predict(&customers, options) {
+    let ids = lifetime::SummaryIds::new(&summary.batches);
+    let clv = match clv::fit_and_predict(&customers, &|i| ids.id(i), options) {
         Ok(result) => Some(result),
         Err(reason) => {
             skipped.push(Skipped {
@@ -562,7 +563,8 @@ pub async fn customer_value_by_channel(
     let summary = summary_with_facts(dataset).await?;
     let features = customer_features::register(dataset, &summary).await?;
     let customers = lifetime::customers(&summary.batches)?;
-    let clv = clv::fit_and_predict(&customers, options).ok();
+    let ids = lifetime::SummaryIds::new(&summary.batches);
+    let clv = clv::fit_and_predict(&customers, &|i| ids.id(i), options).ok();
     let channels = channel_economics(dataset).await?;
     value_by_channel(&features, clv.as_ref(), &channels)
 }

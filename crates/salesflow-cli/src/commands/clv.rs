@@ -387,7 +387,6 @@ fn predict(_global: &Global, args: PredictArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| (1..=data.rows).map(|i| i.to_string()).collect());
     let customers: Vec<Customer> = (0..data.rows)
         .map(|i| Customer {
-            id: ids[i].clone(),
             frequency: f[i],
             recency: r[i],
             age: t[i],
@@ -405,6 +404,7 @@ fn predict(_global: &Global, args: PredictArgs) -> Result<ExitCode> {
             monthly_discount_rate: args.discount_rate,
             unit: args.time_unit,
         },
+        &|i| ids[i].clone(),
     )?;
 
     let schema = Arc::new(Schema::new(vec![

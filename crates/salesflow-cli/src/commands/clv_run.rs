@@ -194,6 +194,7 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
             monthly_discount_rate: args.discount_rate,
             unit: args.time_unit,
         },
+        &|i| lifetime::SummaryIds::new(&summary.batches).id(i),
     )?;
     // Totals for the report below, before the columns move into the output.
     let expected_total: f64 = predictions.expected_purchases.iter().sum();
