@@ -148,8 +148,16 @@ impl RowParams {
             }
             let ln_atx = ln_alpha_times[row.tx_time as usize];
             let a4 = ln_a - ln_bx - rx * ln_atx;
+            // ln(e^A3 + e^A4) from the larger term: its exponential is e^0 = 1, so only the
+            // other one is computed (the same numbers as two calls, one call fewer a row; a
+            // NaN still makes the row NaN).
+            let smaller = (-(a3 - a4).abs()).exp();
             let m = a3.max(a4);
-            let (e3, e4) = ((a3 - m).exp(), (a4 - m).exp());
+            let (e3, e4) = if a3 >= a4 {
+                (1.0, smaller)
+            } else {
+                (smaller, 1.0)
+            };
             total.add(w * (m + (e3 + e4).ln()));
             if want_grad {
                 let p3 = e3 / (e3 + e4);
