@@ -35,8 +35,8 @@ pub(crate) struct TextSource {
     path: PathBuf,
     file: std::fs::File,
     /// Length and modification time when opened: a file that changes while it is read is an
-    /// error, not a mix of two versions.
-    opened: (u64, Option<std::time::SystemTime>),
+    /// error, not a mix of two versions. `None` for what is not a regular file (a pipe).
+    opened: Option<(u64, Option<std::time::SystemTime>)>,
     /// The first bytes of the file (without a UTF-8 byte-order mark); reading goes on after
     /// them.
     head: Vec<u8>,
@@ -123,7 +123,9 @@ impl TextSource {
         let mut source = TextSource {
             path: path.to_owned(),
             file,
-            opened: (metadata.len(), metadata.modified().ok()),
+            opened: metadata
+                .is_file()
+                .then(|| (metadata.len(), metadata.modified().ok())),
             head,
             head_is_all,
             delimiter,
@@ -286,7 +288,7 @@ impl TextSource {
         threads: usize,
         progress: &dyn Progress,
     ) -> Result<Parsed> {
-        let total = usize::try_from(self.opened.0)
+        let total = usize::try_from(self.opened.map_or(0, |(len, _)| len))
             .unwrap_or(usize::MAX)
             .saturating_sub(self.data_start);
         let target = (total / (threads.max(1) * 8)).clamp(1 << 20, 16 << 20);
@@ -303,7 +305,10 @@ impl TextSource {
         target: usize,
         progress: &dyn Progress,
     ) -> Result<Parsed> {
-        let total = self.opened.0.saturating_sub(self.data_start as u64);
+        let total = self
+            .opened
+            .map_or(0, |(len, _)| len)
+            .saturating_sub(self.data_start as u64);
         progress.start(&format!("reading {}", self.path.display()), total);
         let threads = threads.max(1);
         // One block queued beside those being parsed and the one being read: the buffers in
@@ -432,7 +437,10 @@ impl TextSource {
             buffer.extend_from_slice(&rest);
         }
         let now = self.file.metadata().map_err(io)?;
-        if (now.len(), now.modified().ok()) != self.opened {
+        if self
+            .opened
+            .is_some_and(|opened| (now.len(), now.modified().ok()) != opened)
+        {
             return Err(input_error(
                 &self.path,
                 None,
