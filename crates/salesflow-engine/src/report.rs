@@ -111,6 +111,10 @@ pub struct ColumnSource {
     /// The date format used, for date and time columns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_format: Option<String>,
+    /// The command did not use the column, so its values were not read (the loaded table
+    /// leaves it out; see `ReadOptions::used_columns`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_read: bool,
 }
 
 /// Descriptive statistics of a numeric column (after cleaning).

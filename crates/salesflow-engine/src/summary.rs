@@ -87,6 +87,10 @@ fn date_of(day: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(day + EPOCH_DAYS_CE).unwrap_or_default()
 }
 
+/// The columns of `orders` the summaries read (a command that only summarises reads no
+/// others: `ReadOptions::used_columns`).
+pub const ORDERS_COLUMNS_USED: &[&str] = &["customer_id", "ordered_at", "amount", "status"];
+
 /// The SQL predicate that selects purchases from `orders`.
 pub fn purchase_predicate() -> String {
     format!("(status IS NULL OR status NOT IN ('{REFUNDED}', '{CANCELLED}'))")

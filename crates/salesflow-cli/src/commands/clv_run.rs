@@ -100,7 +100,9 @@ pub fn run(global: &Global, args: RunArgs) -> Result<ExitCode> {
     }
     let config = load_config(global.config.as_deref(), None)?;
     args.read.check(&config)?;
-    let options = args.read.options(&config, TableKind::Orders)?;
+    let mut options = args.read.options(&config, TableKind::Orders)?;
+    // Only what the summary reads: currency, channel and any extra columns are not parsed.
+    options.used_columns = Some(super::summary::used_columns());
     let bars = Bars::new(global.quiet);
     let mut laps = salesflow_analytics::timing::Laps::new("clv");
     let mut dataset = Dataset::new(salesflow_engine::default_threads());

@@ -59,10 +59,19 @@ fn parse_merge(s: &str) -> Result<MergePeriod, String> {
     }
 }
 
+/// The orders' columns a summary reads, as `ReadOptions::used_columns` takes them.
+pub(super) fn used_columns() -> Vec<String> {
+    salesflow_engine::summary::ORDERS_COLUMNS_USED
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
 pub fn run(global: &Global, args: Args) -> Result<ExitCode> {
     let config = load_config(global.config.as_deref(), args.data.as_deref())?;
     args.read.check(&config)?;
     let mut options = args.read.options(&config, TableKind::Orders)?;
+    options.used_columns = Some(used_columns());
     let path = match (&args.orders, &args.data) {
         (Some(file), _) => file.clone(),
         (None, Some(dir)) => match options

@@ -16,6 +16,10 @@ use crate::report::{Action, IssueKind, RowIssue};
 
 /// The hidden column carrying each row's line number through cleaning.
 pub(crate) const LINE_COLUMN: &str = "_line";
+/// The hidden column carrying a hash of the fields a command does not read (when it reads
+/// only some, `ColumnPlan::keep_only`), so that telling exact from conflicting duplicates
+/// still sees every field.
+pub(crate) const UNREAD_COLUMN: &str = "_unread";
 
 /// The Arrow type of a canonical value kind.
 pub(crate) fn arrow_type(kind: ValueKind) -> DataType {
@@ -32,12 +36,16 @@ pub(crate) fn arrow_type(kind: ValueKind) -> DataType {
     }
 }
 
-/// The schema of a cleaned table, with the `_line` column last.
-pub(crate) fn table_schema(columns: &[OutputColumn]) -> SchemaRef {
+/// The schema of a cleaned table, with the `_unread` column (when fields are left unread)
+/// and the `_line` column last.
+pub(crate) fn table_schema(columns: &[OutputColumn], unread: bool) -> SchemaRef {
     let mut fields: Vec<Field> = columns
         .iter()
         .map(|c| Field::new(&c.name, arrow_type(c.kind), !c.required))
         .collect();
+    if unread {
+        fields.push(Field::new(UNREAD_COLUMN, DataType::UInt64, false));
+    }
     fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
     Arc::new(Schema::new(fields))
 }
@@ -95,6 +103,9 @@ pub(crate) struct RowBuilder<'a> {
     locale: Locale,
     builders: Vec<Builder>,
     lines: UInt64Builder,
+    /// The file's fields not read, and the hash of each row's.
+    unread: &'a [usize],
+    unread_hashes: UInt64Builder,
     scratch: Vec<Parsed>,
     pub issues: Vec<RowIssue>,
     pub rows_read: u64,
@@ -106,6 +117,7 @@ impl<'a> RowBuilder<'a> {
         header_len: usize,
         locale: Locale,
         capacity: usize,
+        unread: &'a [usize],
     ) -> Self {
         let builders = columns
             .iter()
@@ -130,6 +142,12 @@ impl<'a> RowBuilder<'a> {
             locale,
             builders,
             lines: UInt64Builder::with_capacity(capacity),
+            unread,
+            unread_hashes: UInt64Builder::with_capacity(if unread.is_empty() {
+                0
+            } else {
+                capacity
+            }),
             scratch: Vec::with_capacity(columns.len()),
             issues: Vec::new(),
             rows_read: 0,
@@ -260,6 +278,10 @@ impl<'a> RowBuilder<'a> {
                 (Builder::Boolean(b), _) => b.append_null(),
             }
         }
+        if !self.unread.is_empty() {
+            self.unread_hashes
+                .append_value(unread_hash(self.unread.iter().map(|i| fields.get(*i))));
+        }
         self.lines.append_value(line);
     }
 
@@ -282,8 +304,24 @@ impl<'a> RowBuilder<'a> {
                 }
             })
             .collect();
+        if !self.unread.is_empty() {
+            arrays.push(Arc::new(self.unread_hashes.finish()));
+        }
         arrays.push(Arc::new(self.lines.finish()));
         let batch = RecordBatch::try_new(schema, arrays)?;
         Ok((batch, self.issues, self.rows_read))
     }
+}
+
+/// A hash of a row's unread fields, as they would be read (trimmed; empty is empty). The
+/// seed is fixed so that every parsing thread hashes alike; 0xFF, which UTF-8 text never
+/// holds, separates the fields.
+pub(crate) fn unread_hash<'t>(fields: impl Iterator<Item = &'t str>) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x0dd_f1e1d5).build_hasher();
+    for field in fields {
+        hasher.write(field.trim_ascii().as_bytes());
+        hasher.write_u8(0xff);
+    }
+    hasher.finish()
 }

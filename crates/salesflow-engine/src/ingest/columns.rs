@@ -30,6 +30,8 @@ pub(crate) struct ColumnPlan {
     pub columns: Vec<OutputColumn>,
     pub sources: Vec<ColumnSource>,
     pub extra: Vec<String>,
+    /// The file's fields left unread (`keep_only`).
+    pub unread: Vec<usize>,
 }
 
 fn normalize(name: &str) -> String {
@@ -141,6 +143,7 @@ pub(crate) fn plan_columns(
             source: index.map(|i| header[i].clone()),
             how,
             date_format: None,
+            not_read: false,
         });
     }
     let canonical: HashSet<&str> = table.columns().iter().map(|c| c.name).collect();
@@ -171,15 +174,58 @@ pub(crate) fn plan_columns(
         columns,
         sources,
         extra,
+        unread: Vec::new(),
     })
 }
 
 impl ColumnPlan {
     /// Records the date formats chosen, for the report.
     pub fn note_formats(&mut self) {
-        for (source, column) in self.sources.iter_mut().zip(&self.columns) {
-            source.date_format = column.date_format.as_ref().map(DateFormat::describe);
+        for source in &mut self.sources {
+            let column = self.columns.iter().find(|c| c.name == source.canonical);
+            source.date_format = column
+                .and_then(|c| c.date_format.as_ref())
+                .map(DateFormat::describe);
         }
+    }
+
+    /// Leaves out the columns `used` does not name, where that cannot change which rows are
+    /// kept: optional text columns (a text value never rejects a row) other than the table's
+    /// key and `also_read` (what its cleaning looks at), and the extra columns. Their fields
+    /// are still told apart when duplicates are compared, by a hash of them (`unread`). A
+    /// table whose key is not in the file keeps every column: its duplicates are whole
+    /// identical rows, reported with their values.
+    pub fn keep_only(&mut self, table: TableKind, used: &[String], also_read: &[&str]) {
+        let Some(key) = table.key() else {
+            return;
+        };
+        let has = |name: &str| {
+            self.columns
+                .iter()
+                .any(|c| c.name == name && c.source.is_some())
+        };
+        if !key.iter().all(|k| has(k)) {
+            return;
+        }
+        let needed = |c: &OutputColumn| {
+            c.required
+                || !matches!(c.kind, ValueKind::Id | ValueKind::Text)
+                || used.contains(&c.name)
+                || key.contains(&c.name.as_str())
+                || also_read.contains(&c.name.as_str())
+        };
+        for source in &mut self.sources {
+            if let Some(column) = self.columns.iter().find(|c| c.name == source.canonical) {
+                source.not_read = column.source.is_some() && !needed(column);
+            }
+        }
+        self.unread = self
+            .columns
+            .iter()
+            .filter(|c| !needed(c))
+            .filter_map(|c| c.source)
+            .collect();
+        self.columns.retain(needed);
     }
 }
 
@@ -209,6 +255,58 @@ mod tests {
         assert_eq!(by_name("order_id").source, None);
         assert_eq!(plan.extra, vec!["Total", "Notes"]);
         assert_eq!(plan.sources[2].how, "mapping");
+    }
+
+    #[test]
+    fn keep_only_leaves_out_unused_text_columns_but_never_what_decides_the_rows() {
+        let used: Vec<String> = ["customer_id", "ordered_at", "amount"]
+            .map(String::from)
+            .to_vec();
+        let names = |plan: &ColumnPlan| -> Vec<String> {
+            plan.columns.iter().map(|c| c.name.clone()).collect()
+        };
+        let plan_of = |file: &[&str]| {
+            plan_columns(
+                TableKind::Orders,
+                &header(file),
+                &ReadOptions::default(),
+                Path::new("o.csv"),
+            )
+            .unwrap()
+        };
+        let file = [
+            "customer_id",
+            "order_id",
+            "ordered_at",
+            "amount",
+            "currency",
+            "channel",
+            "status",
+            "Notes",
+        ];
+        let mut plan = plan_of(&file);
+        plan.keep_only(TableKind::Orders, &used, &["status"]);
+        // order_id is the key, status is read by the cleaning; currency, channel and the
+        // extra column are text nothing here reads.
+        assert_eq!(
+            names(&plan),
+            ["customer_id", "ordered_at", "amount", "order_id", "status"]
+        );
+        let not_read: Vec<&str> = plan
+            .sources
+            .iter()
+            .filter(|s| s.not_read)
+            .map(|s| s.canonical.as_str())
+            .collect();
+        assert_eq!(not_read, ["currency", "channel"]);
+
+        // Without the key in the file, duplicates are whole identical rows: every column stays.
+        let file = ["customer_id", "ordered_at", "amount", "channel"];
+        let mut plan = plan_of(&file);
+        let before = names(&plan);
+        plan.keep_only(TableKind::Orders, &used, &["status"]);
+        assert_eq!(names(&plan), before);
+        assert!(plan.sources.iter().all(|s| !s.not_read));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 
-use super::builders::LINE_COLUMN;
+use super::builders::{LINE_COLUMN, UNREAD_COLUMN};
 use crate::error::{EngineError, Result};
 use crate::report::{Action, IssueKind, RowIssue};
 
@@ -233,7 +233,15 @@ fn scan_bucket(
                     .zip(&kept_values)
                     .filter_map(|(c, v)| {
                         let mine = scalar(batches, *c, *other);
-                        (mine != *v).then(|| format!("{} {v} vs {mine}", schema.field(*c).name()))
+                        let name = schema.field(*c).name();
+                        (mine != *v).then(|| match name.as_str() {
+                            // Only a hash of those fields was kept: no values to show.
+                            UNREAD_COLUMN => {
+                                "columns this command does not read (`salesflow validate` shows them)"
+                                    .to_string()
+                            }
+                            _ => format!("{name} {v} vs {mine}"),
+                        })
                     })
                     .collect();
                 let issue = match identity {

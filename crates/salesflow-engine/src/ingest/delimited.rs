@@ -18,7 +18,7 @@ use salesflow_core::progress::Progress;
 use salesflow_core::{Delimiter, Locale};
 
 use super::builders::{Fields, RowBuilder};
-use super::columns::OutputColumn;
+use super::columns::ColumnPlan;
 use crate::error::{EngineError, Location, Result};
 use crate::parse::{DateFormat, parse_number};
 use crate::report::RowIssue;
@@ -282,7 +282,7 @@ impl TextSource {
     /// thread reads the file.
     pub fn parse(
         &self,
-        columns: &[OutputColumn],
+        plan: &ColumnPlan,
         locale: Locale,
         schema: SchemaRef,
         threads: usize,
@@ -292,13 +292,13 @@ impl TextSource {
             .unwrap_or(usize::MAX)
             .saturating_sub(self.data_start);
         let target = (total / (threads.max(1) * 8)).clamp(1 << 20, 16 << 20);
-        self.parse_in_blocks(columns, locale, schema, threads, target, progress)
+        self.parse_in_blocks(plan, locale, schema, threads, target, progress)
     }
 
     /// [`TextSource::parse`] with blocks of about `target` bytes.
     fn parse_in_blocks(
         &self,
-        columns: &[OutputColumn],
+        plan: &ColumnPlan,
         locale: Locale,
         schema: SchemaRef,
         threads: usize,
@@ -318,6 +318,7 @@ impl TextSource {
         let queued = Arc::new(Mutex::new(queued));
         let results: Mutex<Vec<Option<Result<ParsedChunk>>>> = Mutex::new(Vec::new());
         let header_len = self.header.len();
+        let (columns, unread) = (&plan.columns[..], &plan.unread[..]);
         let read = std::thread::scope(|scope| {
             for _ in 0..threads {
                 // Each parser holds the only handles of the queue's end and of the way back,
@@ -329,7 +330,8 @@ impl TextSource {
                         let next = queued.lock().ok().and_then(|q| q.recv().ok());
                         let Some(block) = next else { break };
                         let estimate = (block.bytes.len() / 32).max(16);
-                        let mut rows = RowBuilder::new(columns, header_len, locale, estimate);
+                        let mut rows =
+                            RowBuilder::new(columns, header_len, locale, estimate, unread);
                         self.parse_chunk(&block.bytes, block.first_line, &mut rows);
                         let out = rows.finish(schema.clone()).map_err(EngineError::from);
                         progress.advance(block.bytes.len() as u64);
@@ -680,6 +682,7 @@ fn sniff_delimiter(data: &[u8]) -> Delimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::columns::OutputColumn;
 
     /// Rows as a splitter hands them over: line and fields (trimmed, as the builders read
     /// them), or line and the invalid field.
@@ -760,10 +763,16 @@ mod tests {
                 date_format: None,
             })
             .collect();
-        let schema = super::super::builders::table_schema(&columns);
+        let schema = super::super::builders::table_schema(&columns, false);
+        let plan = ColumnPlan {
+            columns,
+            sources: Vec::new(),
+            extra: Vec::new(),
+            unread: Vec::new(),
+        };
         let parsed = source
             .parse_in_blocks(
-                &columns,
+                &plan,
                 Locale::DecimalPoint,
                 schema,
                 2,

@@ -19,7 +19,7 @@ use salesflow_core::{ReadOptions, TableKind, ValueKind};
 use crate::error::{EngineError, Location, Result};
 use crate::parse::{DateFormat, infer_format};
 use crate::report::TableReport;
-use builders::{LINE_COLUMN, table_schema};
+use builders::{LINE_COLUMN, UNREAD_COLUMN, table_schema};
 use columns::{ColumnPlan, plan_columns};
 
 /// A cleaned canonical table in memory, with the account of how it was cleaned.
@@ -27,7 +27,9 @@ use columns::{ColumnPlan, plan_columns};
 pub struct LoadedTable {
     /// Which table.
     pub kind: TableKind,
-    /// Canonical columns (all of them; absent optional ones are empty), then extra columns.
+    /// Canonical columns (all of them; absent optional ones are empty), then extra columns;
+    /// only those the command uses and those cleaning needs when the read said which it uses
+    /// (`ReadOptions::used_columns`).
     pub schema: SchemaRef,
     /// The rows.
     pub batches: Vec<RecordBatch>,
@@ -107,18 +109,15 @@ pub fn load_table(
             let source =
                 delimited::TextSource::open(path, options.delimiter, options.columns.as_deref())?;
             let mut plan = plan_columns(kind, &source.header, options, path)?;
+            if let Some(used) = &options.used_columns {
+                plan.keep_only(kind, used, rules::columns_read(kind));
+            }
             let samples = source.sample_rows(SAMPLE_ROWS);
             choose_date_formats(&mut plan, options, path, |i| {
                 samples.iter().filter_map(|r| r.get(i).cloned()).collect()
             })?;
-            let schema = table_schema(&plan.columns);
-            let parsed = source.parse(
-                &plan.columns,
-                options.locale,
-                schema.clone(),
-                threads,
-                progress,
-            )?;
+            let schema = table_schema(&plan.columns, !plan.unread.is_empty());
+            let parsed = source.parse(&plan, options.locale, schema.clone(), threads, progress)?;
             (
                 plan,
                 schema,
@@ -129,6 +128,8 @@ pub fn load_table(
         }
         FileFormat::Parquet => {
             let (header, raw) = parquet::read(path, threads)?;
+            // Every column, used or not: Parquet's columns come decoded already, so leaving
+            // some out would save little (`used_columns` is for delimited text).
             let mut plan = plan_columns(kind, &header, options, path)?;
             choose_date_formats(&mut plan, options, path, |i| {
                 let mut values = Vec::new();
@@ -151,7 +152,7 @@ pub fn load_table(
                 }
                 values
             })?;
-            let schema = table_schema(&plan.columns);
+            let schema = table_schema(&plan.columns, false);
             let mut batches = Vec::with_capacity(raw.len());
             let mut issues = Vec::new();
             let mut row = 1u64;
@@ -330,7 +331,7 @@ fn drop_line_column(
     batches: Vec<RecordBatch>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let keep: Vec<usize> = (0..schema.fields().len())
-        .filter(|i| schema.field(*i).name() != LINE_COLUMN)
+        .filter(|i| ![LINE_COLUMN, UNREAD_COLUMN].contains(&schema.field(*i).name().as_str()))
         .collect();
     let out_schema: SchemaRef = Arc::new(Schema::new(
         keep.iter()
@@ -370,4 +371,113 @@ pub fn find_table_file(dir: &Path, kind: TableKind) -> Option<PathBuf> {
         .iter()
         .map(|ext| dir.join(format!("{}.{ext}", kind.name())))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use salesflow_core::progress::NoProgress;
+
+    /// Reading only the columns a command uses keeps the same rows, with the same account.
+    #[test]
+    fn used_columns_change_the_columns_not_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.csv");
+        let mut text = b"customer_id,order_id,ordered_at,amount,currency,channel,status,notes\n\
+            c1,o1,2024-01-02,10.5,USD,web,completed,first\n\
+            c1,o1,2024-01-02,10.5,USD,web,completed,again\n\
+            c2,o2,2024-01-03,-4,USD,mobile,,\n\
+            c3,o3,2024-01-04,abc,EUR,web,completed,\n\
+            c4,o4,2024-01-05,7,USD,"
+            .to_vec();
+        // Not UTF-8 in a column that is not read: the row is still rejected.
+        text.extend_from_slice(b"w\xe9b,completed,\nc5,o5,2024-01-06,3,USD,web,Refunded,x\n");
+        // An exact copy of line 2, unread fields included: removed either way.
+        text.extend_from_slice(b"c1,o1,2024-01-02,10.5,USD,web,completed, first\n");
+        std::fs::write(&path, &text).unwrap();
+        let all = load_table(
+            TableKind::Orders,
+            &path,
+            &ReadOptions::default(),
+            2,
+            &NoProgress,
+        )
+        .unwrap();
+        let options = ReadOptions {
+            used_columns: Some(vec!["customer_id".into(), "amount".into()]),
+            ..ReadOptions::default()
+        };
+        let some = load_table(TableKind::Orders, &path, &options, 2, &NoProgress).unwrap();
+        let names = |t: &LoadedTable| -> Vec<String> {
+            t.schema.fields().iter().map(|f| f.name().clone()).collect()
+        };
+        assert_eq!(
+            names(&some),
+            ["customer_id", "ordered_at", "amount", "order_id", "status"]
+        );
+        assert!(names(&all).contains(&"channel".to_string()));
+        assert!(names(&all).contains(&"notes".to_string()));
+        // Kept: line 2, its namesake on line 3 (it differs in `notes`, which `some` did not
+        // read), line 4 (a refund) and line 7 (refunded); line 8 repeats line 2.
+        for t in [&all, &some] {
+            assert_eq!((t.report.rows_read, t.report.rows_kept), (7, 4));
+            assert!(
+                t.report
+                    .issues
+                    .iter()
+                    .any(|i| i.line == 8 && i.kind == crate::report::IssueKind::ExactDuplicate)
+            );
+        }
+        let conflict = |t: &LoadedTable| {
+            t.report
+                .issues
+                .iter()
+                .find(|i| i.line == 3)
+                .map(|i| i.message.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            conflict(&all).contains("notes first vs again"),
+            "{}",
+            conflict(&all)
+        );
+        assert!(
+            conflict(&some).contains("columns this command does not read"),
+            "{}",
+            conflict(&some)
+        );
+        let lines = |t: &LoadedTable| -> Vec<(u64, String)> {
+            t.report
+                .issues
+                .iter()
+                .map(|i| (i.line, format!("{:?} {:?}", i.action, i.kind)))
+                .collect()
+        };
+        assert_eq!(lines(&some), lines(&all));
+        assert_eq!(some.report.not_purchases, all.report.not_purchases);
+        let project = |t: &LoadedTable| -> Vec<RecordBatch> {
+            let keep: Vec<usize> = names(&some)
+                .iter()
+                .map(|n| t.schema.index_of(n).unwrap())
+                .collect();
+            t.batches
+                .iter()
+                .map(|b| b.project(&keep).unwrap())
+                .collect()
+        };
+        let pretty = |b: &[RecordBatch]| {
+            datafusion::arrow::util::pretty::pretty_format_batches(b)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(pretty(&project(&some)), pretty(&project(&all)));
+        let not_read: Vec<&str> = some
+            .report
+            .columns
+            .iter()
+            .filter(|c| c.not_read)
+            .map(|c| c.canonical.as_str())
+            .collect();
+        assert_eq!(not_read, ["currency", "channel"]);
+    }
 }

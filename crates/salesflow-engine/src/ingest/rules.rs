@@ -62,6 +62,14 @@ fn normalize_status(raw: &str) -> Cow<'_, str> {
     }
 }
 
+/// The columns the table's rules look at (read even when a command does not use them).
+pub(crate) fn columns_read(table: TableKind) -> &'static [&'static str] {
+    match table {
+        TableKind::Orders => &["amount", "status"],
+        _ => &[],
+    }
+}
+
 /// Applies the table's rules; returns the batch (rejected rows removed) and the entries.
 pub(crate) fn apply(
     table: TableKind,
