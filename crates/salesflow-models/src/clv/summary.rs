@@ -3,6 +3,11 @@
 //! Fitting cost depends on the number of distinct rows, not customers: 2.5 million customers
 //! observed on a daily grid collapse to a few tens of thousands of rows.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use foldhash::fast::FixedState;
+
 use crate::error::ModelError;
 
 /// One distinct (frequency, recency, T) summary and how many customers share it.
@@ -174,9 +179,20 @@ impl PreparedRfm {
     }
 }
 
-/// Index of `value` in the sorted, distinct `table` (which holds it).
-fn position<T: Ord>(table: &[T], value: &T) -> u32 {
-    table.binary_search(value).unwrap_or_else(|i| i) as u32
+/// The distinct values, ascending, and each one's index among them.
+fn ranked<T: Ord + Hash + Copy>(
+    values: impl Iterator<Item = T>,
+) -> (Vec<T>, HashMap<T, u32, FixedState>) {
+    let mut index: HashMap<T, u32, FixedState> = HashMap::default();
+    for value in values {
+        index.entry(value).or_insert(0);
+    }
+    let mut distinct: Vec<T> = index.keys().copied().collect();
+    distinct.sort_unstable();
+    for (i, value) in distinct.iter().enumerate() {
+        index.insert(*value, i as u32);
+    }
+    (distinct, index)
 }
 
 pub(crate) fn prepare_rfm(rows: &[RfmRow]) -> Result<PreparedRfm, ModelError> {
@@ -226,13 +242,13 @@ pub(crate) fn prepare_rfm(rows: &[RfmRow]) -> Result<PreparedRfm, ModelError> {
     }
     keep.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Times are non-negative (checked above; + 0.0 turns -0.0 into 0.0), so their bit
-    // patterns sort as the numbers do and serve as exact keys.
-    let mut times: Vec<u64> = keep
-        .iter()
-        .flat_map(|&(_, tx, t, _)| [(tx + 0.0).to_bits(), (t + 0.0).to_bits()])
-        .collect();
-    times.sort_unstable();
-    times.dedup();
+    // patterns sort as the numbers do and serve as exact keys. The distinct ones are found
+    // through a hash map, which stays in cache (hundreds of times for a million rows), where
+    // sorting every row's two copies and a binary search per row took ~60 ms on bench/clv's
+    // 450,000 rows, on one core while the other waited.
+    let time_bits = |tx: f64, t: f64| [(tx + 0.0).to_bits(), (t + 0.0).to_bits()];
+    let times_of_rows = keep.iter().flat_map(|&(_, tx, t, _)| time_bits(tx, t));
+    let (times, time_index) = ranked(times_of_rows);
     let mut xs: Vec<f64> = Vec::new();
     let mut x_weight: Vec<f64> = Vec::new();
     let mut out = Vec::with_capacity(keep.len());
@@ -248,21 +264,19 @@ pub(crate) fn prepare_rfm(rows: &[RfmRow]) -> Result<PreparedRfm, ModelError> {
             tx,
             t,
             w,
-            tx_time: position(&times, &(tx + 0.0).to_bits()),
-            t_time: position(&times, &(t + 0.0).to_bits()),
+            tx_time: time_index[&(tx + 0.0).to_bits()],
+            t_time: time_index[&(t + 0.0).to_bits()],
             tx_pair: 0,
             t_pair: 0,
         });
     }
-    let mut pairs: Vec<(u32, u32)> = out
-        .iter()
-        .flat_map(|r| [(r.xi as u32, r.tx_time), (r.xi as u32, r.t_time)])
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
+    let (pairs, pair_index) = ranked(
+        out.iter()
+            .flat_map(|r| [(r.xi as u32, r.tx_time), (r.xi as u32, r.t_time)]),
+    );
     for row in &mut out {
-        row.tx_pair = position(&pairs, &(row.xi as u32, row.tx_time));
-        row.t_pair = position(&pairs, &(row.xi as u32, row.t_time));
+        row.tx_pair = pair_index[&(row.xi as u32, row.tx_time)];
+        row.t_pair = pair_index[&(row.xi as u32, row.t_time)];
     }
     let n: f64 = x_weight.iter().sum();
     if !n.is_finite() {
