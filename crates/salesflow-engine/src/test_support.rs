@@ -17,3 +17,15 @@ pub(crate) fn dataset_of(tables: &[(TableKind, &str)]) -> (tempfile::TempDir, Da
         .expect("loading the test tables");
     (dir, dataset)
 }
+
+/// A deterministic stream of pseudo-random numbers (xorshift64) for tests that try many
+/// inputs.
+pub(crate) fn pseudo_random(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed.max(1);
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

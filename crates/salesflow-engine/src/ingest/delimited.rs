@@ -829,13 +829,7 @@ mod tests {
     /// length (the last few bytes are not a whole word).
     #[test]
     fn separators_are_found_as_memchr_finds_them() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_support::pseudo_random(0x9e37_79b9_7f4a_7c15u64);
         for len in 0..200 {
             for delimiter in [b',', b';', b'\t', b'|'] {
                 // Mostly separators and their neighbours in value (0x0b, 0x2b, 0x2d, 0xac...),
