@@ -316,7 +316,7 @@ mod tests {
             if point <= digits {
                 text.insert(point as usize, '.');
             }
-            if next() % 3 == 0 {
+            if next().is_multiple_of(3) {
                 text.insert(0, '-');
             }
             text
