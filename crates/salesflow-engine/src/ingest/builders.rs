@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::{Locale, ValueKind};
 
-use super::columns::OutputColumn;
+use super::columns::{ColumnPlan, OutputColumn};
 use crate::parse::{micros_to_days, parse_bool, parse_integer, parse_number};
 use crate::report::{Action, IssueKind, RowIssue};
 
@@ -36,14 +36,15 @@ pub(crate) fn arrow_type(kind: ValueKind) -> DataType {
     }
 }
 
-/// The schema of a cleaned table, with the `_unread` column (when fields are left unread)
-/// and the `_line` column last.
-pub(crate) fn table_schema(columns: &[OutputColumn], unread: bool) -> SchemaRef {
-    let mut fields: Vec<Field> = columns
+/// The schema of a cleaned table, with the `_unread` column (when the plan leaves fields
+/// unread) and the `_line` column last.
+pub(crate) fn table_schema(plan: &ColumnPlan) -> SchemaRef {
+    let mut fields: Vec<Field> = plan
+        .columns
         .iter()
         .map(|c| Field::new(&c.name, arrow_type(c.kind), !c.required))
         .collect();
-    if unread {
+    if !plan.unread.is_empty() {
         fields.push(Field::new(UNREAD_COLUMN, DataType::UInt64, false));
     }
     fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
@@ -112,13 +113,8 @@ pub(crate) struct RowBuilder<'a> {
 }
 
 impl<'a> RowBuilder<'a> {
-    pub fn new(
-        columns: &'a [OutputColumn],
-        header_len: usize,
-        locale: Locale,
-        capacity: usize,
-        unread: &'a [usize],
-    ) -> Self {
+    pub fn new(plan: &'a ColumnPlan, header_len: usize, locale: Locale, capacity: usize) -> Self {
+        let (columns, unread) = (&plan.columns[..], &plan.unread[..]);
         let builders = columns
             .iter()
             .map(|c| match c.kind {

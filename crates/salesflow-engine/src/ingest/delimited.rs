@@ -291,8 +291,9 @@ impl TextSource {
         let total = usize::try_from(self.opened.map_or(0, |(len, _)| len))
             .unwrap_or(usize::MAX)
             .saturating_sub(self.data_start);
-        // At most 4 MB: the threads + 2 buffers are fresh memory, and 13.5 MB blocks (an
-        // eighth of bench/clv's file a core) faulted in 60 MB of them.
+        // At most 4 MB: the threads + 2 buffers are fresh memory; with blocks of an eighth of
+        // the file a core (13.5 MB on bench/clv) reading into them was 6 % of the run's page
+        // faults, ~48 MB (`perf record -e page-faults`).
         let target = (total / (threads.max(1) * 8)).clamp(1 << 20, 4 << 20);
         self.parse_in_blocks(plan, locale, schema, threads, target, progress)
     }
@@ -320,7 +321,6 @@ impl TextSource {
         let queued = Arc::new(Mutex::new(queued));
         let results: Mutex<Vec<Option<Result<ParsedChunk>>>> = Mutex::new(Vec::new());
         let header_len = self.header.len();
-        let (columns, unread) = (&plan.columns[..], &plan.unread[..]);
         let read = std::thread::scope(|scope| {
             for _ in 0..threads {
                 // Each parser holds the only handles of the queue's end and of the way back,
@@ -332,8 +332,7 @@ impl TextSource {
                         let next = queued.lock().ok().and_then(|q| q.recv().ok());
                         let Some(block) = next else { break };
                         let estimate = (block.bytes.len() / 32).max(16);
-                        let mut rows =
-                            RowBuilder::new(columns, header_len, locale, estimate, unread);
+                        let mut rows = RowBuilder::new(plan, header_len, locale, estimate);
                         self.parse_chunk(&block.bytes, block.first_line, &mut rows);
                         let out = rows.finish(schema.clone()).map_err(EngineError::from);
                         progress.advance(block.bytes.len() as u64);
@@ -799,13 +798,13 @@ mod tests {
                 date_format: None,
             })
             .collect();
-        let schema = super::super::builders::table_schema(&columns, false);
         let plan = ColumnPlan {
             columns,
             sources: Vec::new(),
             extra: Vec::new(),
             unread: Vec::new(),
         };
+        let schema = super::super::builders::table_schema(&plan);
         let parsed = source
             .parse_in_blocks(
                 &plan,

@@ -116,7 +116,7 @@ pub fn load_table(
             choose_date_formats(&mut plan, options, path, |i| {
                 samples.iter().filter_map(|r| r.get(i).cloned()).collect()
             })?;
-            let schema = table_schema(&plan.columns, !plan.unread.is_empty());
+            let schema = table_schema(&plan);
             let parsed = source.parse(&plan, options.locale, schema.clone(), threads, progress)?;
             (
                 plan,
@@ -152,7 +152,7 @@ pub fn load_table(
                 }
                 values
             })?;
-            let schema = table_schema(&plan.columns, false);
+            let schema = table_schema(&plan);
             let mut batches = Vec::with_capacity(raw.len());
             let mut issues = Vec::new();
             let mut row = 1u64;
@@ -212,7 +212,7 @@ pub fn load_table(
     }
     lap("outliers");
     plan.note_formats();
-    let (schema, batches) = drop_line_column(&schema, batches)?;
+    let (schema, batches) = drop_hidden_columns(&schema, batches)?;
     let rows_kept = batches.iter().map(|b| b.num_rows() as u64).sum();
     let mut report = TableReport {
         table: kind.name().to_string(),
@@ -326,7 +326,8 @@ fn choose_date_formats(
     Ok(())
 }
 
-fn drop_line_column(
+/// Drops the `_line` and `_unread` columns, which only cleaning needs.
+fn drop_hidden_columns(
     schema: &SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {

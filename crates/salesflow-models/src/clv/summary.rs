@@ -243,9 +243,10 @@ pub(crate) fn prepare_rfm(rows: &[RfmRow]) -> Result<PreparedRfm, ModelError> {
     keep.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Times are non-negative (checked above; + 0.0 turns -0.0 into 0.0), so their bit
     // patterns sort as the numbers do and serve as exact keys. The distinct ones are found
-    // through a hash map, which stays in cache (hundreds of times for a million rows), where
-    // sorting every row's two copies and a binary search per row took ~60 ms on bench/clv's
-    // 450,000 rows, on one core while the other waited.
+    // through a hash map, which stays in cache (hundreds of times for a million rows), instead
+    // of sorting every row's two copies and a binary search per row, on one core while the
+    // other waited: bench/clv's "purchase model fitted" (447 k rows) went from 0.216 to
+    // 0.159 s (medians of seven interleaved runs, SALESFLOW_TIMINGS=1).
     let time_bits = |tx: f64, t: f64| [(tx + 0.0).to_bits(), (t + 0.0).to_bits()];
     let times_of_rows = keep.iter().flat_map(|&(_, tx, t, _)| time_bits(tx, t));
     let (times, time_index) = ranked(times_of_rows);
