@@ -33,6 +33,7 @@ pub mod purchases;
 pub mod report;
 pub mod sales;
 pub mod series;
+mod sorted_by_key;
 pub mod spend;
 pub mod stats;
 pub mod subscriptions;
