@@ -5,6 +5,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 use salesflow_core::TimeUnit;
+use salesflow_engine::positions::Positions;
 use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
@@ -83,37 +84,26 @@ pub type CustomerName<'a> = &'a (dyn Fn(usize) -> String + Sync);
 /// The ids of a summary's customers, looked up by position in [`customers`]' order.
 pub struct SummaryIds<'a> {
     batches: &'a [RecordBatch],
-    /// The position of each batch's first row.
-    starts: Vec<usize>,
+    positions: Positions,
 }
 
 impl<'a> SummaryIds<'a> {
     /// The ids in the first column of `batches`.
     pub fn new(batches: &'a [RecordBatch]) -> SummaryIds<'a> {
-        let starts = batches
-            .iter()
-            .scan(0, |next, b| {
-                let start = *next;
-                *next += b.num_rows();
-                Some(start)
-            })
-            .collect();
-        SummaryIds { batches, starts }
+        SummaryIds {
+            batches,
+            positions: Positions::of(batches),
+        }
     }
 
     /// The id of the customer at `position`, as text ("row N" past the end).
     pub fn id(&self, position: usize) -> String {
-        let batch = self
-            .starts
-            .partition_point(|&s| s <= position)
-            .wrapping_sub(1);
-        self.batches
-            .get(batch)
-            .filter(|b| position - self.starts[batch] < b.num_rows())
-            .and_then(|b| {
+        (position < self.positions.rows())
+            .then(|| self.positions.locate(position))
+            .and_then(|(batch, row)| {
                 datafusion::arrow::util::display::array_value_to_string(
-                    b.column(0),
-                    position - self.starts[batch],
+                    self.batches[batch].column(0),
+                    row,
                 )
                 .ok()
             })

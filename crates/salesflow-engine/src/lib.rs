@@ -28,6 +28,7 @@ pub mod numeric;
 pub mod output;
 pub mod parse;
 pub mod pipeline;
+pub mod positions;
 pub mod purchase_periods;
 pub mod purchases;
 pub mod report;

@@ -20,6 +20,7 @@ use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 
 use crate::error::Result;
+use crate::positions::Positions;
 
 /// Bits of a packed key that hold the row: the id's 12 bytes, its length (4 bits), the row.
 const ROW_BITS: u32 = 28;
@@ -68,25 +69,13 @@ pub(crate) fn sort_by_first_column(
             indices.values().to_vec()
         }
     };
-    // Each batch's first row, to find a row's batch.
-    let starts: Vec<usize> = batches
-        .iter()
-        .scan(0, |next, b| {
-            let start = *next;
-            *next += b.num_rows();
-            Some(start)
-        })
-        .collect();
+    let positions = Positions::of(&batches);
     let sources: Vec<&RecordBatch> = batches.iter().collect();
     let pieces: Vec<&[u32]> = order.chunks(batch_size.max(1)).collect();
     let sorted = salesflow_models::parallel::map_jobs(threads, pieces.len(), |i| {
         let rows: Vec<(usize, usize)> = pieces[i]
             .iter()
-            .map(|&row| {
-                let row = row as usize;
-                let batch = starts.partition_point(|&s| s <= row) - 1;
-                (batch, row - starts[batch])
-            })
+            .map(|&row| positions.locate(row as usize))
             .collect();
         interleave_record_batch(&sources, &rows)
     });
