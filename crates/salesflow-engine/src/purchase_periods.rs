@@ -191,6 +191,26 @@ fn narrow(period: i64) -> i32 {
     })
 }
 
+/// `scaled.round() as i128` (halves away from zero). Below 2^52 (amounts below ~450,000)
+/// by an integer truncation and the exact remainder: on the baseline x86-64 target `round`
+/// is a call into the C library and the conversion to i128 a software routine, together
+/// 0.7 % of bench/clv's CPU samples for one rounding per order.
+fn rounded(scaled: f64) -> i128 {
+    const EXACT_FRACTIONS: f64 = 4_503_599_627_370_496.0; // 2^52
+    if scaled.abs() < EXACT_FRACTIONS {
+        let whole = scaled as i64; // toward zero
+        // Exact (Sterbenz): `whole` is within a factor of two of `scaled`, or zero.
+        let rest = scaled - whole as f64;
+        i128::from(match rest {
+            r if r >= 0.5 => whole + 1,
+            r if r <= -0.5 => whole - 1,
+            _ => whole,
+        })
+    } else {
+        scaled.round() as i128
+    }
+}
+
 /// A sum of amounts: exact in 1e-10 units until an amount leaves the range, then floating.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Sum {
@@ -203,7 +223,7 @@ impl Sum {
     fn of(amount: f64) -> Sum {
         if amount.is_finite() && amount.abs() < EXACT_AMOUNT_LIMIT {
             // As a cast to DECIMAL(38, 10) does: scaled, then rounded.
-            Sum::Exact((amount * UNITS_PER_AMOUNT).round() as i128)
+            Sum::Exact(rounded(amount * UNITS_PER_AMOUNT))
         } else {
             Sum::Float(amount)
         }
@@ -645,6 +665,38 @@ mod tests {
     use datafusion::prelude::{SessionConfig, SessionContext};
 
     use super::*;
+
+    /// The shortcut rounds as `f64::round` does: halves away from zero, both signs, at the
+    /// ends of its range and past them, and for random amounts in 1e-10 units.
+    #[test]
+    fn rounding_matches_the_standard_library() {
+        let limit = 4_503_599_627_370_496.0f64;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+        ];
+        values.extend([limit, limit - 0.5, limit - 1.0, limit + 1.0, 1e27, -1e27]);
+        values.extend([(limit - 1.0) / 2.0 + 0.5, 1e15 + 0.5, -(1e15 + 0.5)]);
+        let mut next = crate::test_support::pseudo_random(17);
+        for _ in 0..100_000 {
+            let cents = (next() % 10_000_000_000) as f64 / 100.0;
+            let sign = if next().is_multiple_of(2) { 1.0 } else { -1.0 };
+            values.push(sign * cents * UNITS_PER_AMOUNT);
+            values.push(f64::from_bits(next() % 0x4340_0000_0000_0000)); // below 2^53
+        }
+        for v in values {
+            for v in [v, v.next_up(), v.next_down()] {
+                assert_eq!(rounded(v), v.round() as i128, "{v:e}");
+            }
+        }
+    }
 
     type Row<'a> = (&'a str, Option<i64>, Option<f64>);
 
