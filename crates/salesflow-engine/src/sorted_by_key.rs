@@ -6,7 +6,12 @@
 //! metrics, `SALESFLOW_TIMINGS=1`). Ids are short: a string view holds up to 12 bytes inline,
 //! so an id, its length and its row fit one `u128` whose integer order is the ids' order; those
 //! are sorted in one piece per core and the sorted pieces merged. Other keys (longer strings,
-//! nulls, other types) are sorted by Arrow's kernel.
+//! nulls, other types) are sorted by Arrow's kernel. "clv summary" went from 0.537 to 0.486 s
+//! (medians of seven interleaved runs).
+//!
+//! Only the customer summary takes its sort off the plan (`summary::customer_summary`); other
+//! queries keep DataFusion's. A physical optimizer rule with an execution node of its own
+//! would give every query this sort.
 
 use std::sync::Arc;
 
@@ -53,11 +58,11 @@ pub(crate) fn sort_by_first_column(
     batch_size: usize,
     threads: usize,
 ) -> Result<Vec<RecordBatch>> {
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    if rows == 0 || schema.fields().is_empty() {
+    let positions = Positions::of(&batches);
+    if positions.rows() == 0 || schema.fields().is_empty() {
         return Ok(batches);
     }
-    let order = match packed_keys(&batches, rows) {
+    let order = match packed_keys(&batches, positions.rows()) {
         Some(keys) => sorted_rows(keys, threads),
         None => {
             let keys: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
@@ -69,7 +74,6 @@ pub(crate) fn sort_by_first_column(
             indices.values().to_vec()
         }
     };
-    let positions = Positions::of(&batches);
     let sources: Vec<&RecordBatch> = batches.iter().collect();
     let pieces: Vec<&[u32]> = order.chunks(batch_size.max(1)).collect();
     let sorted = salesflow_models::parallel::map_jobs(threads, pieces.len(), |i| {

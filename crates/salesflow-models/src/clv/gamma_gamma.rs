@@ -255,8 +255,9 @@ pub fn fit(rows: &[SpendRow], opts: &FitOptions) -> Result<FitResult, ModelError
         vec![4f64.ln(), 2f64.ln(), (mean_m * 0.5).ln()],
     ];
     // Repeat buyers share (x, m) (a few purchases at round prices): each distinct pair is one
-    // row, weighted, so a pass over the rows evaluates half as many logarithms (bench/clv:
-    // 651 k repeat buyers, 268 k pairs). Sorted by x, as the likelihood wants them.
+    // row, weighted, so a pass over the rows evaluates fewer logarithms (bench/clv: 651 k
+    // repeat buyers, 268 k pairs; the whole run's CPU 3.68 -> 3.56 s, medians of seven
+    // interleaved runs; parameters within 1e-9). Sorted by x, as the likelihood wants them.
     data.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     data.dedup_by(|next, kept| {
         let same = next.0 == kept.0 && next.1 == kept.1;
